@@ -1,0 +1,18 @@
+"""Channel adapters: one module per source, each exposing `Settings` and `Adapter`.
+
+Adding a channel = one new module + one test file + one line in CHANNELS.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+CHANNELS: dict[str, str] = {
+    "hackernews": "monitor.channels.hackernews",
+    "rss": "monitor.channels.rss",
+}
+
+
+def channel_module(name: str) -> ModuleType:
+    return importlib.import_module(CHANNELS[name])

@@ -1,0 +1,170 @@
+"""The `monitor` command: a thin click layer; every command calls one library function."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from monitor.config import Config, ConfigError, default_config_path, load_config
+from monitor.models import utcnow
+from monitor.store import Store
+from monitor.validate import parse_duration
+
+
+def setup_logging(level: str = "INFO") -> None:
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
+    )
+    # httpx logs every request URL at INFO, and some APIs take their key in the query string.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class Context:
+    def __init__(self, config_path: Path) -> None:
+        self.config_path = config_path
+
+    def config(self) -> Config:
+        try:
+            return load_config(self.config_path)
+        except ConfigError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(1)
+
+    def store(self, config: Config) -> Store:
+        return Store(config.database)
+
+
+@click.group()
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Config file. Default: $MONITOR_CONFIG, then ./monitor.yaml.",
+)
+@click.version_option(package_name="monitor")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None) -> None:
+    """Watch what people say about your brands and alert the right team on negative spikes."""
+    ctx.obj = Context(config_path or default_config_path())
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@main.command()
+@pass_ctx
+def check(ctx: Context) -> None:
+    """Validate the config; exit 1 listing every problem."""
+    config = ctx.config()
+    jobs = sum(len(b.channels) for b in config.brands)
+    click.echo(
+        f"{config.path}: OK ({len(config.brands)} brands, {jobs} poll jobs, "
+        f"{len(config.teams)} teams, {len(config.routes)} routes)"
+    )
+
+
+@main.command()
+@pass_ctx
+def run(ctx: Context) -> None:
+    """Run the daemon until SIGTERM or Ctrl-C."""
+    from monitor.daemon import AlreadyRunning, Daemon
+
+    config = ctx.config()
+    setup_logging(config.log_level)
+    with ctx.store(config) as store:
+        try:
+            Daemon(config, store).run()
+        except AlreadyRunning as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+
+@main.command()
+@click.option(
+    "--once", is_flag=True, required=True, help="Poll every (brand, channel) once and exit."
+)
+@pass_ctx
+def poll(ctx: Context, once: bool) -> None:
+    """Poll every (brand, channel) once."""
+    from monitor.poller import Poller
+    from monitor.report import table
+
+    config = ctx.config()
+    setup_logging("WARNING")
+    with ctx.store(config) as store:
+        poller = Poller(config, store)
+        try:
+            reports = poller.poll_all()
+        finally:
+            poller.close()
+    click.echo(
+        table(
+            ["brand", "channel", "fetched", "matched", "new", "skipped", "error"],
+            [
+                (r.brand, r.channel, r.fetched, r.matched, r.stored, r.skipped, r.error or "-")
+                for r in reports
+            ],
+        )
+    )
+    if any(r.error for r in reports):
+        sys.exit(2)
+
+
+@main.command()
+@pass_ctx
+def status(ctx: Context) -> None:
+    """Per (brand, channel): last poll, last error, mentions stored, cursor."""
+    from monitor.report import status_table
+
+    config = ctx.config()
+    with ctx.store(config) as store:
+        click.echo(status_table(store.poll_states()))
+
+
+@main.command()
+@click.option("--brand")
+@click.option("--channel")
+@click.option("--since", help="Only mentions newer than this, e.g. 7d or 12h.")
+@click.option("--label", type=click.Choice(["negative", "neutral", "positive"]))
+@click.option("--limit", type=int, default=None)
+@click.option("--format", "fmt", type=click.Choice(["table", "jsonl", "csv"]), default="table")
+@pass_ctx
+def mentions(
+    ctx: Context,
+    brand: str | None,
+    channel: str | None,
+    since: str | None,
+    label: str | None,
+    limit: int | None,
+    fmt: str,
+) -> None:
+    """Export stored mentions."""
+    from monitor.report import export_mentions
+
+    try:
+        start = utcnow() - parse_duration(since) if since else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    config = ctx.config()
+    with ctx.store(config) as store:
+        rows = store.mentions(brand=brand, channel=channel, since=start, label=label, limit=limit)
+    click.echo(export_mentions(rows, fmt))
+
+
+@main.command()
+@click.option("--keep", is_flag=True, help="Keep the demo database for `monitor mentions`.")
+def demo(keep: bool) -> None:
+    """Offline demo: a scripted week of mentions served on loopback, through the real pipeline."""
+    from monitor.demo import run_demo
+
+    sys.exit(run_demo(keep=keep, echo=click.echo))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""The long-running service: APScheduler 3 jobs for polling, detection, delivery and digests."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import signal
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any
+
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from monitor.config import Config
+from monitor.models import Clock, utcnow
+from monitor.poller import Poller
+from monitor.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class AlreadyRunning(Exception):
+    pass
+
+
+class DaemonLock:
+    """An exclusive lock file beside the database, so two daemons never poll into one store."""
+
+    def __init__(self, database: Path) -> None:
+        self.path = database.with_name(database.name + ".lock")
+        self._file: IO[str] | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+")  # noqa: SIM115 - held open for the daemon's lifetime
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            pid = handle.read().strip() or "unknown"
+            handle.close()
+            raise AlreadyRunning(
+                f"another monitor daemon (pid {pid}) is already using {self.path.with_suffix('')}; "
+                "stop it first, or point this one at another database"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._file = handle
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> DaemonLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _jitter(every: timedelta) -> int:
+    # Spread polls so many (brand, channel) jobs do not hit their APIs on the same second.
+    return int(min(every.total_seconds() * 0.1, 30))
+
+
+class Daemon:
+    """Wires jobs onto a scheduler. `schedule` works on any APScheduler 3 scheduler."""
+
+    def __init__(self, config: Config, store: Store, *, clock: Clock = utcnow) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.poller = Poller(config, store, clock=clock)
+        self.extra_jobs: list[tuple[str, Callable[[], Any], timedelta]] = []
+
+    def schedule(self, scheduler: BaseScheduler) -> None:
+        now = self.clock()
+        for i, (brand, channel) in enumerate(self.poller.jobs()):
+            every = self.config.channels[channel].every
+            scheduler.add_job(
+                self.poller.poll,
+                IntervalTrigger(seconds=every.total_seconds(), jitter=_jitter(every)),
+                args=(brand, channel),
+                id=f"poll:{brand}:{channel}",
+                name=f"poll {brand} on {channel}",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=int(every.total_seconds()),
+                next_run_time=now + timedelta(seconds=i * 0.2),
+                replace_existing=True,
+            )
+        for job_id, func, every in self.extra_jobs:
+            scheduler.add_job(
+                func,
+                IntervalTrigger(seconds=every.total_seconds()),
+                id=job_id,
+                name=job_id,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=int(every.total_seconds()),
+                next_run_time=now + timedelta(seconds=2),
+                replace_existing=True,
+            )
+
+    def run(self) -> None:
+        """Run until SIGTERM/SIGINT; a running job finishes its transaction before exit."""
+        scheduler = BlockingScheduler(timezone="UTC")
+        self.schedule(scheduler)
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            log.info("stopping signal=%s", signal.Signals(signum).name)
+            scheduler.shutdown(wait=True)
+
+        with DaemonLock(self.config.database):
+            signal.signal(signal.SIGTERM, stop)
+            signal.signal(signal.SIGINT, stop)
+            log.info(
+                "daemon_start jobs=%d database=%s", len(scheduler.get_jobs()), self.config.database
+            )
+            try:
+                scheduler.start()
+            finally:
+                self.poller.close()
+                log.info("daemon_stopped")

@@ -1,0 +1,128 @@
+"""One poll of one (brand, channel): fetch -> match -> score -> store, cursor in the same commit."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from monitor.channels import channel_module
+from monitor.channels.base import Channel, ChannelError, HttpClient
+from monitor.config import BrandConfig, Config
+from monitor.matching import BrandMatcher
+from monitor.models import Clock, Mention, PollReport, Query, Score, Scored, utcnow
+from monitor.sentiment import Scorer
+from monitor.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def star_label(score: Score, rating: int | None) -> Score:
+    """A 1-2 star review counts as negative whatever its words say; VADER's numbers are kept."""
+    if rating is not None and rating <= 2 and score.label != "negative":
+        return Score(score.compound, score.pos, score.neu, score.neg, "negative")
+    return score
+
+
+class BrandPipeline:
+    """Matching and scoring for one brand."""
+
+    def __init__(self, brand: BrandConfig, complaints: bool = True) -> None:
+        self.brand = brand
+        self.matcher = BrandMatcher(brand)
+        self.scorer = Scorer(
+            lexicon=brand.lexicon,
+            negative=brand.negative_below,
+            positive=brand.positive_above,
+            complaints=complaints,
+        )
+
+    def process(self, mentions: tuple[Mention, ...]) -> list[Scored]:
+        out = []
+        for mention in mentions:
+            if not self.matcher.matches(mention):
+                continue
+            score = star_label(self.scorer.score(mention.text), mention.rating)
+            out.append(
+                Scored(mention, self.brand.name, score, self.matcher.topics_of(mention.text))
+            )
+        return out
+
+
+class Poller:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        *,
+        clock: Clock = utcnow,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.pipelines = {
+            b.name: BrandPipeline(b, config.sentiment.complaints) for b in config.brands
+        }
+        # One adapter (and HTTP client, with its own request budget) per (brand, channel), so
+        # two brands polling the same channel at once never share a counter.
+        self.adapters: dict[tuple[str, str], Channel] = {}
+        for brand in config.brands:
+            for name in brand.channels:
+                settings = config.channels[name]
+                http = HttpClient(name, settings, sleep=sleep, clock=clock)
+                self.adapters[brand.name, name] = channel_module(name).Adapter(settings, http)
+
+    def jobs(self) -> list[tuple[str, str]]:
+        return list(self.adapters)
+
+    def poll(self, brand: str, channel: str) -> PollReport:
+        adapter = self.adapters[brand, channel]
+        pipeline = self.pipelines[brand]
+        now = self.clock()
+        try:
+            cursor = self.store.get_cursor(brand, channel)
+            result = adapter.fetch(Query(brand, pipeline.brand.terms), cursor, now)
+            scored = pipeline.process(result.mentions)
+            stored = self.store.save_poll(
+                brand,
+                channel,
+                scored,
+                result.cursor,
+                result.skipped,
+                now,
+                warning="; ".join(result.warnings) or None,
+            )
+        except ChannelError as exc:
+            return self._failed(brand, channel, str(exc), now)
+        except Exception as exc:  # a bug in one adapter must not stop the daemon
+            log.exception("poll_crashed brand=%s channel=%s", brand, channel)
+            return self._failed(
+                brand, channel, f"{channel}: unexpected {type(exc).__name__}: {exc}", now
+            )
+        log.info(
+            "poll_ok brand=%s channel=%s fetched=%d matched=%d stored=%d skipped=%d requests=%d",
+            brand,
+            channel,
+            len(result.mentions),
+            len(scored),
+            stored,
+            result.skipped,
+            result.requests,
+        )
+        return PollReport(brand, channel, len(result.mentions), len(scored), stored, result.skipped)
+
+    def _failed(self, brand: str, channel: str, error: str, now: datetime) -> PollReport:
+        log.warning("poll_failed brand=%s channel=%s error=%r", brand, channel, error)
+        self.store.record_poll_error(brand, channel, error, now)
+        return PollReport(brand, channel, 0, 0, 0, 0, error=error)
+
+    def poll_all(self) -> list[PollReport]:
+        return [self.poll(brand, channel) for brand, channel in self.jobs()]
+
+    def close(self) -> None:
+        for adapter in self.adapters.values():
+            http = getattr(adapter, "http", None)
+            if http is not None:
+                http.close()

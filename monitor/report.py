@@ -1,0 +1,95 @@
+"""Text the CLI prints: status tables and mention exports (table, JSON lines, CSV)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from monitor.models import StoredMention
+from monitor.store import PollState
+from monitor.text import one_line
+
+
+def iso(when: datetime | None) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else "-"
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    cells = [[str(h) for h in headers]] + [["-" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def status_table(states: Sequence[PollState]) -> str:
+    if not states:
+        return "no polls yet: run `monitor poll --once` or `monitor run`"
+    return table(
+        ["brand", "channel", "last poll", "last ok", "mentions", "skipped", "cursor", "last error"],
+        [
+            (
+                s.brand,
+                s.channel,
+                iso(s.last_poll_at),
+                iso(s.last_ok_at),
+                s.mentions,
+                s.skipped_total,
+                one_line(s.cursor or "-", 40),
+                one_line(s.last_error, 90) if s.last_error else "-",
+            )
+            for s in states
+        ],
+    )
+
+
+def mention_record(m: StoredMention) -> dict[str, object]:
+    return {
+        "channel": m.channel,
+        "native_id": m.native_id,
+        "brand": m.brand,
+        "url": m.url,
+        "author": m.author,
+        "author_reach": m.author_reach,
+        "text": m.text,
+        "created_at": iso(m.created_at),
+        "compound": m.compound,
+        "label": m.label,
+        "topics": list(m.topics),
+        "rating": m.rating,
+    }
+
+
+def export_mentions(mentions: Sequence[StoredMention], fmt: str) -> str:
+    if fmt == "jsonl":
+        return "\n".join(json.dumps(mention_record(m), ensure_ascii=False) for m in mentions)
+    if fmt == "csv":
+        out = io.StringIO()
+        fields = list(mention_record(mentions[0])) if mentions else ["channel", "native_id"]
+        writer = csv.DictWriter(out, fieldnames=fields)
+        writer.writeheader()
+        for m in mentions:
+            row = mention_record(m)
+            row["topics"] = ";".join(m.topics)
+            writer.writerow(row)
+        return out.getvalue().rstrip("\n")
+    if not mentions:
+        return "no mentions match"
+    return table(
+        ["created_at", "brand", "channel", "label", "compound", "author", "text"],
+        [
+            (
+                iso(m.created_at),
+                m.brand,
+                m.channel,
+                m.label,
+                f"{m.compound:+.3f}",
+                one_line(m.author, 16),
+                one_line(m.text, 70),
+            )
+            for m in mentions
+        ],
+    )

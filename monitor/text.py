@@ -1,0 +1,81 @@
+"""Plain text from the markup strangers write: HTML stripped, entities decoded, size capped."""
+
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+
+MAX_TEXT_BYTES = 10 * 1024
+
+_BLOCK_TAGS = {
+    "p",
+    "br",
+    "div",
+    "li",
+    "blockquote",
+    "pre",
+    "tr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+}
+_SKIP_TAGS = {"script", "style"}
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+
+class _Extractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP_TAGS:
+            self._skipping += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n\n" if tag == "p" else "\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS and self._skipping:
+            self._skipping -= 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str | None) -> str:
+    """Strip tags and decode entities; keep paragraph breaks as single blank lines."""
+    if not markup:
+        return ""
+    if "<" not in markup and "&" not in markup:
+        return cap_text(markup.strip())
+    parser = _Extractor()
+    parser.feed(markup)
+    parser.close()
+    text = html.unescape("".join(parser.parts))
+    text = _SPACES.sub(" ", text)
+    text = "\n".join(line.strip() for line in text.split("\n"))
+    text = _BLANK_LINES.sub("\n\n", text).strip()
+    return cap_text(text)
+
+
+def cap_text(text: str, limit: int = MAX_TEXT_BYTES) -> str:
+    """Cut text to at most `limit` UTF-8 bytes without splitting a character."""
+    encoded = text.encode("utf-8")
+    if len(encoded) <= limit:
+        return text
+    return encoded[:limit].decode("utf-8", errors="ignore")
+
+
+def one_line(text: str, limit: int) -> str:
+    """Collapse whitespace (CR/LF included) and cut to `limit` characters with an ellipsis."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"

@@ -1,0 +1,86 @@
+"""The daemon: one job per (brand, channel), single-instance lock, clean stop on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
+from pytest_httpserver import HTTPServer
+
+from monitor.config import load_config
+from monitor.daemon import AlreadyRunning, Daemon, DaemonLock
+from monitor.store import Store
+from tests.conftest import algolia_page, real_hn_hits
+
+TWO_BRANDS = (
+    "brands:\n"
+    "  - {name: Apple, terms: [apple], channels: [hackernews, rss]}\n"
+    "  - {name: Google, terms: [google], channels: [hackernews]}\n"
+    "channels:\n  hackernews: {every: 2m}\n  rss: {every: 10m, feeds: ['https://e.example/f']}\n"
+)
+
+
+def test_one_poll_job_per_brand_and_channel_that_never_overlaps(
+    write_config: Callable[[str], Path],
+) -> None:
+    config = load_config(write_config(TWO_BRANDS))
+    scheduler = BackgroundScheduler(timezone="UTC")
+    with Store(config.database) as store:
+        Daemon(config, store).schedule(scheduler)
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {"poll:Apple:hackernews", "poll:Apple:rss", "poll:Google:hackernews"}
+    job = jobs["poll:Apple:rss"]
+    assert (job.max_instances, job.coalesce) == (1, True)
+    assert job.trigger.interval.total_seconds() == 600
+    assert job.trigger.jitter == 30
+
+
+def test_second_daemon_on_the_same_database_is_refused(tmp_path: Path) -> None:
+    with DaemonLock(tmp_path / "m.db"), pytest.raises(AlreadyRunning, match="already using"):
+        DaemonLock(tmp_path / "m.db").acquire()
+
+
+def test_lock_is_free_again_after_release(tmp_path: Path) -> None:
+    with DaemonLock(tmp_path / "m.db"):
+        pass
+    with DaemonLock(tmp_path / "m.db"):
+        pass
+
+
+def test_sigterm_stops_the_daemon_cleanly_after_its_poll(
+    httpserver: HTTPServer, write_config: Callable[[str], Path]
+) -> None:
+    httpserver.expect_request("/api/v1/search_by_date").respond_with_data(
+        json.dumps(algolia_page(real_hn_hits()[:2], 0, 100)), content_type="application/json"
+    )
+    config = write_config(
+        "log_level: INFO\nbrands:\n  - {name: Any, terms: [the], channels: [hackernews]}\n"
+        f"channels:\n  hackernews: {{base_url: '{httpserver.url_for('')}', every: 1h}}\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor.cli", "-c", str(config), "run"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    seen = []
+    try:
+        for line in proc.stderr:  # block on the daemon's own log, not on a timer
+            seen.append(line)
+            if "poll_ok" in line or "poll_failed" in line:
+                break
+        proc.send_signal(signal.SIGTERM)
+        _, rest = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0
+    assert any("poll_ok" in line for line in seen)
+    assert "daemon_stopped" in rest
+    with Store(load_config(config).database) as store:
+        assert store.get_cursor("Any", "hackernews") is not None

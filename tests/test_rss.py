@@ -1,0 +1,122 @@
+"""RSS 2.0 / Atom / Google Alerts feeds served by a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from pytest_httpserver import HTTPServer
+
+from monitor.channels.base import HttpClient
+from monitor.channels.rss import Adapter, Settings
+from monitor.models import Query
+from tests.conftest import fixture_path
+
+NOW = datetime(2019, 7, 11, tzinfo=UTC)
+QUERY = Query("Slack", ("slack",))
+
+
+def feed_bytes(name: str) -> bytes:
+    return fixture_path("rss", name).read_bytes()
+
+
+def make_adapter(server: HTTPServer, *feeds: str, **overrides: object) -> Adapter:
+    options: dict[str, object] = {"backfill": timedelta(days=100_000)} | overrides
+    settings = Settings(feeds=tuple(server.url_for(f) for f in feeds), **options)  # type: ignore[arg-type]
+    return Adapter(settings, HttpClient("rss", settings, sleep=lambda s: None))
+
+
+def test_google_alerts_atom_entries_become_mentions_with_real_links(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/alerts").respond_with_data(
+        feed_bytes("google_alerts_atom.xml"), content_type="application/atom+xml"
+    )
+    result = make_adapter(httpserver, "/alerts").fetch(QUERY, None, NOW)
+    assert len(result.mentions) == 20
+    first = result.mentions[0]
+    assert first.url.startswith("https://www.aglobalmarketresearch.com/report-offers-prediction")
+    assert first.text.startswith("Report offers Prediction of Automotive Slack Market")
+    assert "<b>" not in first.text and "&nbsp;" not in first.text
+    assert first.created_at == datetime(2019, 7, 10, 11, 53, 37, tzinfo=UTC)
+
+
+def test_rss_with_a_blank_line_before_the_xml_declaration_still_parses(
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_request("/tc").respond_with_data(
+        feed_bytes("TechCrunch.xml"), content_type="application/rss+xml"
+    )
+    result = make_adapter(httpserver, "/tc").fetch(QUERY, None, NOW)
+    assert len(result.mentions) == 20
+    assert all(m.created_at.tzinfo is UTC for m in result.mentions)
+
+
+def test_unchanged_feed_costs_one_conditional_get(httpserver: HTTPServer) -> None:
+    httpserver.expect_ordered_request("/hn").respond_with_data(
+        feed_bytes("RSSWithComments.xml"),
+        headers={"ETag": '"v1"', "Last-Modified": "Wed, 10 Jul 2019 11:53:37 GMT"},
+    )
+    httpserver.expect_ordered_request("/hn", headers={"If-None-Match": '"v1"'}).respond_with_data(
+        "", status=304
+    )
+    adapter = make_adapter(httpserver, "/hn")
+    first = adapter.fetch(QUERY, None, NOW)
+    second = adapter.fetch(QUERY, first.cursor, NOW)
+    assert len(first.mentions) == 30
+    assert second.mentions == ()
+    assert json.loads(second.cursor or "")[httpserver.url_for("/hn")]["etag"] == '"v1"'
+    httpserver.check_assertions()
+
+
+def test_each_feed_keeps_its_own_cursor(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/a").respond_with_data(
+        feed_bytes("FeedjiraBlog.xml"), headers={"ETag": '"a"'}
+    )
+    httpserver.expect_request("/b").respond_with_data(
+        feed_bytes("RSSWithComments.xml"), headers={"ETag": '"b"'}
+    )
+    result = make_adapter(httpserver, "/a", "/b").fetch(QUERY, None, NOW)
+    state = json.loads(result.cursor or "")
+    assert state[httpserver.url_for("/a")]["etag"] == '"a"'
+    assert state[httpserver.url_for("/b")]["etag"] == '"b"'
+
+
+def test_entries_older_than_the_newest_seen_are_not_returned_again(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/alerts").respond_with_data(feed_bytes("google_alerts_atom.xml"))
+    adapter = make_adapter(httpserver, "/alerts", overlap=timedelta(0))
+    first = adapter.fetch(QUERY, None, NOW)
+    again = adapter.fetch(QUERY, first.cursor, NOW)
+    newest = max(m.created_at for m in first.mentions)
+    assert {m.created_at for m in again.mentions} == {newest}
+
+
+def test_first_poll_only_backfills_the_configured_period(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/alerts").respond_with_data(feed_bytes("google_alerts_atom.xml"))
+    adapter = make_adapter(httpserver, "/alerts", backfill=timedelta(hours=13))
+    result = adapter.fetch(QUERY, None, NOW)
+    # Entries published from 11:00 on 2019-07-10: 09:56:15 is out, 11:26:15 and later are in.
+    assert len(result.mentions) == 4
+
+
+def test_a_broken_feed_is_reported_and_the_others_still_land(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/broken").respond_with_data("<html>not a feed", status=200)
+    httpserver.expect_request("/ok").respond_with_data(feed_bytes("FeedjiraBlog.xml"))
+    result = make_adapter(httpserver, "/broken", "/ok").fetch(QUERY, None, NOW)
+    assert len(result.mentions) == 1
+    assert (
+        len(result.warnings) == 1
+        and "/broken is not a readable RSS/Atom feed" in result.warnings[0]
+    )
+    assert httpserver.url_for("/broken") not in json.loads(result.cursor or "")
+
+
+def test_entry_without_title_text_or_link_is_skipped_and_counted(httpserver: HTTPServer) -> None:
+    xml = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        "<item><guid>x1</guid></item>"
+        "<item><title>Acme is great</title><link>https://e.example/1</link>"
+        "<pubDate>Wed, 10 Jul 2019 10:00:00 GMT</pubDate></item></channel></rss>"
+    )
+    httpserver.expect_request("/f").respond_with_data(xml)
+    result = make_adapter(httpserver, "/f").fetch(QUERY, None, NOW)
+    assert result.skipped == 1
+    assert [m.url for m in result.mentions] == ["https://e.example/1"]
