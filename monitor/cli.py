@@ -119,12 +119,16 @@ def poll(ctx: Context, once: bool) -> None:
 @main.command()
 @pass_ctx
 def status(ctx: Context) -> None:
-    """Per (brand, channel): last poll, last error, mentions stored, cursor."""
-    from monitor.report import status_table
+    """Per (brand, channel): last poll, last error, mentions stored, cursor; pending/dead alerts."""
+    from monitor.report import outbox_summary, status_table
 
     config = ctx.config()
     with ctx.store(config) as store:
         click.echo(status_table(store.poll_states()))
+        problems = store.messages("dead", limit=10) + [
+            m for m in store.messages("pending", limit=50) if m.last_error
+        ]
+        click.echo("\n" + outbox_summary(store.outbox_counts(), problems))
 
 
 @main.command()
@@ -155,6 +159,66 @@ def mentions(
     with ctx.store(config) as store:
         rows = store.mentions(brand=brand, channel=channel, since=start, label=label, limit=limit)
     click.echo(export_mentions(rows, fmt))
+
+
+@main.command()
+@click.option(
+    "--once", is_flag=True, required=True, help="One detection pass and one delivery pass."
+)
+@pass_ctx
+def detect(ctx: Context, once: bool) -> None:
+    """Detect negative spikes once and deliver what is due."""
+    from monitor.outbox import outbox_for
+    from monitor.spikes import Detector
+
+    config = ctx.config()
+    setup_logging(config.log_level)
+    with ctx.store(config) as store:
+        outbox = outbox_for(config, store)
+        changes = Detector(config, store, outbox.enqueue_alerts).run_once()
+        report = outbox.deliver_once()
+    for change in changes:
+        if change.kind:
+            click.echo(
+                f"incident #{change.incident.id} {change.kind}: {change.incident.brand} "
+                f"{change.incident.scope_kind} {change.incident.scope_value}"
+            )
+    click.echo(f"delivered {report.sent}, retrying {report.retrying}, dead {report.dead}")
+
+
+@main.command("test-alert")
+@click.argument("team")
+@pass_ctx
+def test_alert(ctx: Context, team: str) -> None:
+    """Send a sample alert through TEAM's receivers and report each result."""
+    from monitor.outbox import send_test_alert
+
+    config = ctx.config()
+    if team not in config.teams:
+        raise click.BadParameter(
+            f"no team {team!r}; teams: {', '.join(sorted(config.teams)) or 'none'}"
+        )
+    with ctx.store(config) as store:
+        results = send_test_alert(config, store, team)
+    for receiver, error in results:
+        click.echo(f"{receiver}: {'OK' if error is None else 'FAILED: ' + error}")
+    if any(error for _, error in results):
+        sys.exit(1)
+
+
+@main.command()
+@click.option(
+    "--since", default="30d", show_default=True, help="Also list incidents resolved since."
+)
+@pass_ctx
+def incidents(ctx: Context, since: str) -> None:
+    """Open and recent incidents."""
+    from monitor.report import incidents_table
+
+    config = ctx.config()
+    now = utcnow()
+    with ctx.store(config) as store:
+        click.echo(incidents_table(store.incidents(since=now - parse_duration(since)), now))
 
 
 @main.command()

@@ -40,7 +40,7 @@ class SpikeSettings:
     mode: Literal["seasonal", "recent"] = "seasonal"
     warmup: timedelta = timedelta(days=3)
     # Negative mentions per hour assumed while a scope has less history than `warmup`.
-    floor_rate: float = 1.0
+    floor_rate: float = 2.0
     critical_ratio: float = 10.0
     resolve_after: timedelta = timedelta(minutes=30)
     renotify_after: timedelta = timedelta(hours=4)

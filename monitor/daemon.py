@@ -14,11 +14,15 @@ from typing import IO, Any
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import Config
+from monitor.digest import DigestScheduler, digest_settings
 from monitor.models import Clock, utcnow
+from monitor.outbox import outbox_for
 from monitor.poller import Poller
+from monitor.spikes import Detector
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
@@ -76,12 +80,21 @@ def _jitter(every: timedelta) -> int:
 class Daemon:
     """Wires jobs onto a scheduler. `schedule` works on any APScheduler 3 scheduler."""
 
-    def __init__(self, config: Config, store: Store, *, clock: Clock = utcnow) -> None:
+    def __init__(
+        self, config: Config, store: Store, *, clock: Clock = utcnow, stream: IO[str] | None = None
+    ) -> None:
         self.config = config
         self.store = store
         self.clock = clock
         self.poller = Poller(config, store, clock=clock)
-        self.extra_jobs: list[tuple[str, Callable[[], Any], timedelta]] = []
+        self.outbox = outbox_for(config, store, clock=clock, stream=stream)
+        self.detector = Detector(config, store, self.outbox.enqueue_alerts, clock=clock)
+        self.digests = DigestScheduler(config, store, clock=clock)
+        alerting = config.alerting
+        self.extra_jobs: list[tuple[str, Callable[[], Any], timedelta]] = [
+            ("detect", self.detector.run_once, alerting.detect_every),
+            ("deliver", self.outbox.deliver_once, alerting.deliver_every),
+        ]
 
     def schedule(self, scheduler: BaseScheduler) -> None:
         now = self.clock()
@@ -99,6 +112,31 @@ class Daemon:
                 next_run_time=now + timedelta(seconds=i * 0.2),
                 replace_existing=True,
             )
+        for team in self.digests.teams():
+            day, at = digest_settings(self.config, team).schedule.split()
+            hour, minute = at.split(":")
+            scheduler.add_job(
+                self.digests.run_due,
+                CronTrigger(
+                    day_of_week=day,
+                    hour=int(hour),
+                    minute=int(minute),
+                    timezone=self.config.teams[team].timezone,
+                ),
+                id=f"digest:{team}",
+                name=f"weekly digest for {team}",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=3600,
+                replace_existing=True,
+            )
+        # A daemon that was down when a digest fell due sends it once, now.
+        scheduler.add_job(
+            self.digests.run_due,
+            id="digest:catch-up",
+            next_run_time=now + timedelta(seconds=5),
+            replace_existing=True,
+        )
         for job_id, func, every in self.extra_jobs:
             scheduler.add_job(
                 func,

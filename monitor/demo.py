@@ -9,20 +9,24 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import parse_qs, urlsplit
 
+from apscheduler.schedulers.background import BackgroundScheduler
+
 from monitor.config import Config, load_config
+from monitor.daemon import Daemon
 from monitor.demo_script import BRAND, ScriptedMention, hit, scripted_week
 from monitor.models import Clock, utcnow
-from monitor.poller import Poller
-from monitor.report import iso
+from monitor.report import incidents_table
 from monitor.store import Store
 from monitor.text import one_line
 
@@ -111,6 +115,7 @@ def demo_config_text(api_url: str, database: Path) -> str:
     return f"""\
 # Written by `monitor demo`: a fictional brand polled from a loopback Algolia server.
 database: {database}
+log_level: WARNING
 brands:
   - name: {BRAND}
     terms: ["{BRAND.lower()}"]
@@ -119,9 +124,14 @@ brands:
       outage: [down, outage, offline, "no internet", dead, dropped, dropout]
       support: [support, "on hold", chat, agent, "customer service"]
       pricing: [price, bill, refund, compensation, contract]
-    spike: {{window: 60m, baseline_days: 7, min_count: 5, min_ratio: 3, p: 0.001, scopes: [topic]}}
+    spike: {{window: 60m, baseline_days: 7, min_count: 5, min_ratio: 3, p: 0.001}}
 channels:
   hackernews: {{base_url: "{api_url}", every: 2s, backfill: 9d, hits_per_page: 200}}
+teams:
+  customer-care: {{console: {{}}, timezone: Europe/London, digest: {{enabled: false}}}}
+routes:
+  - {{team: customer-care}}
+alerting: {{detect_every: 2s, deliver_every: 1s}}
 """
 
 
@@ -131,46 +141,73 @@ def write_demo_config(workdir: Path, api_url: str) -> Config:
     return load_config(path)
 
 
-def run_demo(keep: bool = False, echo: Callable[[str], None] = print) -> int:
+def run_demo(
+    keep: bool = False,
+    echo: Callable[[str], None] = print,
+    stream: IO[str] | None = None,
+    deadline: float = 20.0,
+) -> int:
+    """Serve the scenario, run the real daemon until the alert is delivered, then summarise."""
+    began = time.monotonic()
     start = datetime.now(UTC)
     history, burst = scripted_week()
     workdir = Path(tempfile.mkdtemp(prefix="monitor-demo-"))
+    delivered = False
     try:
         with AlgoliaServer(history + burst, start) as server:
             config = write_demo_config(workdir, server.url)
             echo(
-                f"Serving {len(history)} scripted mentions of {BRAND} on {server.url} (HN Algolia format)"
+                f"Serving a week of {BRAND} mentions ({len(history)}) on {server.url} in the Hacker "
+                f"News Algolia format;\n{len(burst)} angry ones will appear over the next "
+                f"{burst[-1].offset.total_seconds():.0f}s. Running the daemon (poll every 2s, "
+                "detect every 2s)...\n"
             )
             with Store(config.database) as store:
-                poller = Poller(config, store)
+                daemon = Daemon(config, store, stream=stream or sys.stdout)
+                scheduler = BackgroundScheduler(timezone="UTC")
+                daemon.schedule(scheduler)
+                scheduler.start()
+                # Let the whole burst be served and polled, so the summary shows all of it.
+                settle = began + burst[-1].offset.total_seconds() + 3
                 try:
-                    reports = poller.poll_all()
+                    delivered = _wait_for_alert(store, settle, began + deadline)
                 finally:
-                    poller.close()
-                for r in reports:
-                    echo(
-                        f"Polled {r.channel}: fetched {r.fetched}, matched {r.matched}, stored {r.stored}"
-                    )
-                summarize(store, echo)
+                    scheduler.shutdown(wait=True)
+                    daemon.poller.close()
+                summarize(store, echo, time.monotonic() - began, delivered)
     finally:
         if keep:
+            echo(f"Database kept: {workdir / 'demo.db'}")
             echo(
-                f"Database kept: {workdir / 'demo.db'}  (try: monitor -c {workdir / 'monitor.yaml'} mentions --label negative)"
+                f"  try: monitor -c {workdir / 'monitor.yaml'} mentions --label negative --since 2h"
             )
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    return 0
+    return 0 if delivered else 1
 
 
-def summarize(store: Store, echo: Callable[[str], None]) -> None:
+def _wait_for_alert(store: Store, settle: float, deadline: float) -> bool:
+    """True once an alert was delivered, nothing is pending and `settle` passed; False at the deadline."""
+    while time.monotonic() < deadline:
+        counts = store.outbox_counts()
+        if counts.get("sent") and not counts.get("pending") and time.monotonic() >= settle:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def summarize(store: Store, echo: Callable[[str], None], elapsed: float, delivered: bool) -> None:
     counts = store.label_counts()
     total = sum(counts.values())
     echo(
-        f"\nMentions stored: {total}  "
-        + "  ".join(f"{k}: {counts.get(k, 0)}" for k in ("negative", "neutral", "positive"))
+        f"\nDemo finished in {elapsed:.1f}s. Mentions ingested: {total} ("
+        + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("negative", "neutral", "positive"))
+        + ")"
     )
-    echo("Most negative:")
-    for m in store.mentions(order="most_negative", limit=5):
-        echo(
-            f"  {m.compound:+.3f}  {iso(m.created_at)}  {m.author}: {one_line(m.text, 90)}\n          {m.url}"
-        )
+    if not delivered:
+        echo("No alert was delivered within the deadline: see the log above.")
+    echo("\nIncidents:")
+    echo(incidents_table(store.incidents(), datetime.now(UTC)))
+    echo("\nMost negative mentions:")
+    for m in store.mentions(order="most_negative", limit=3):
+        echo(f"  {m.compound:+.3f}  {m.author}: {one_line(m.text, 90)}\n          {m.url}")

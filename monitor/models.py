@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 Clock = Callable[[], datetime]
@@ -98,3 +98,186 @@ class StoredMention:
     label: Label
     topics: tuple[str, ...] = field(default=())
     rating: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertMention:
+    """One piece of evidence in an alert. Every field but `compound` was written by a stranger."""
+
+    author: str
+    channel: str
+    text: str
+    url: str
+    compound: float
+    created_at: datetime
+
+
+AlertKind = Literal["opened", "escalated", "reminder", "resolved", "test"]
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """What a notifier renders: an incident at one moment of its life."""
+
+    kind: AlertKind
+    incident_id: int
+    # Stable per outbox message: a resend after a crash carries the same key.
+    idempotency_key: str
+    brand: str
+    scope_kind: Literal["brand", "topic", "channel"]
+    scope_value: str  # the topic or channel name; the brand name for the whole brand
+    severity: Severity
+    count: float  # negative mentions (or reach-weighted count) in the window
+    expected: float  # what the baseline expects in a window of the same length
+    ratio: float
+    window: timedelta
+    started_at: datetime
+    peak_ratio: float
+    top_mentions: tuple[AlertMention, ...] = ()
+    top_topics: tuple[tuple[str, int], ...] = ()
+    resolved_at: datetime | None = None
+
+    @property
+    def scope(self) -> str:
+        """Human name of the scope: 'Acme', 'Acme / topic outage', 'Acme / reddit'."""
+        if self.scope_kind == "brand":
+            return self.brand
+        return f"{self.brand} / {self.scope_kind} {self.scope_value}"
+
+    @property
+    def duration(self) -> timedelta | None:
+        return None if self.resolved_at is None else self.resolved_at - self.started_at
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    id: int
+    brand: str
+    scope_kind: Literal["brand", "topic", "channel"]
+    scope_value: str
+    status: Literal["open", "resolved"]
+    severity: Severity
+    opened_at: datetime
+    updated_at: datetime
+    last_fired_at: datetime
+    resolved_at: datetime | None
+    last_notified_at: datetime | None
+    notifications: int
+    count: float
+    expected: float
+    ratio: float
+    peak_ratio: float
+    peak_count: float
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    id: int
+    key: str
+    incident_id: int | None
+    team: str
+    receiver: str
+    kind: str
+    payload: str
+    status: Literal["pending", "sent", "dead"]
+    attempts: int
+    next_attempt_at: datetime | None
+    created_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+
+
+# -- weekly digest -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Sentiment:
+    """Volume and sentiment of a set of mentions: counts per label and mean compound."""
+
+    mentions: int
+    negative: int
+    neutral: int
+    positive: int
+    mean_compound: float | None  # None when there are no mentions
+
+    def share(self, label: Label) -> float:
+        return getattr(self, label) / self.mentions if self.mentions else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class DigestDay:
+    day: date  # in the team's timezone
+    sentiment: Sentiment
+
+
+@dataclass(frozen=True, slots=True)
+class DigestChannel:
+    channel: str
+    week: Sentiment
+    previous: Sentiment
+
+
+@dataclass(frozen=True, slots=True)
+class DigestTopic:
+    topic: str
+    week: Sentiment
+    previous: Sentiment
+
+
+@dataclass(frozen=True, slots=True)
+class DigestMention:
+    brand: str
+    author: str
+    channel: str
+    text: str
+    url: str
+    created_at: datetime
+    compound: float
+    author_reach: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestIncident:
+    id: int
+    scope: str  # 'Acme', 'Acme / topic outage'
+    severity: Severity
+    opened_at: datetime
+    resolved_at: datetime | None  # None: still open at the end of the week
+    peak_ratio: float
+    peak_count: float
+
+
+@dataclass(frozen=True, slots=True)
+class DigestAuthor:
+    author: str
+    channel: str
+    mentions: int
+    mean_compound: float
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """One team's weekly report, computed from the store; rendered by monitor.digest_render."""
+
+    team: str
+    timezone: str
+    week: str  # ISO week, e.g. 2026-W47
+    start: datetime  # local midnight Monday, aware in `timezone`
+    end: datetime  # the next Monday's local midnight
+    brands: tuple[str, ...]
+    channels: tuple[str, ...]  # empty: every channel
+    topics: tuple[str, ...]  # empty: every topic
+    week_total: Sentiment
+    previous_total: Sentiment
+    days: tuple[DigestDay, ...]
+    by_channel: tuple[DigestChannel, ...]
+    by_topic: tuple[DigestTopic, ...]
+    most_negative: tuple[DigestMention, ...]
+    most_positive: tuple[DigestMention, ...]
+    incidents: tuple[DigestIncident, ...]
+    authors: tuple[DigestAuthor, ...]
+    generated_at: datetime
+
+    @property
+    def empty(self) -> bool:
+        return self.week_total.mentions == 0

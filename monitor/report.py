@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from monitor.models import StoredMention
+from monitor.models import Incident, OutboxMessage, StoredMention
 from monitor.store import PollState
 from monitor.text import one_line
 
@@ -93,3 +93,54 @@ def export_mentions(mentions: Sequence[StoredMention], fmt: str) -> str:
             for m in mentions
         ],
     )
+
+
+def _duration(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
+
+
+def incidents_table(incidents: Sequence[Incident], now: datetime) -> str:
+    if not incidents:
+        return "no incidents"
+    return table(
+        [
+            "id",
+            "status",
+            "severity",
+            "scope",
+            "opened",
+            "duration",
+            "count",
+            "expected",
+            "ratio",
+            "peak",
+        ],
+        [
+            (
+                i.id,
+                i.status,
+                i.severity,
+                i.brand
+                if i.scope_kind == "brand"
+                else f"{i.brand} / {i.scope_kind} {i.scope_value}",
+                iso(i.opened_at),
+                _duration(((i.resolved_at or now) - i.opened_at).total_seconds()),
+                f"{i.count:g}",
+                f"{i.expected:.2f}",
+                f"{i.ratio:.1f}x",
+                f"{i.peak_ratio:.1f}x",
+            )
+            for i in incidents
+        ],
+    )
+
+
+def outbox_summary(counts: dict[str, int], problems: Sequence[OutboxMessage]) -> str:
+    lines = ["alerts: " + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("pending", "sent", "dead"))]
+    for m in problems:
+        lines.append(
+            f"  {m.status} #{m.id} {m.kind} -> {m.team}/{m.receiver} after {m.attempts} attempts: "
+            + one_line(m.last_error or "-", 120)
+        )
+    return "\n".join(lines)

@@ -111,3 +111,44 @@ def test_poll_failure_shows_in_status_and_exits_2(
     result = CliRunner().invoke(main, ["-c", str(config), "poll", "--once"])
     assert result.exit_code == 2
     assert "HTTP 404" in run(config, "status")
+
+
+ALERTING = (
+    "brands:\n  - name: Apple\n    terms: [apple]\n    channels: [hackernews]\n"
+    "teams:\n  cx: {console: {}}\nroutes:\n  - {team: cx}\n"
+)
+
+
+def test_test_alert_reports_each_receiver(write_config: Callable[[str], Path]) -> None:
+    config = write_config(ALERTING)
+    result = CliRunner().invoke(main, ["-c", str(config), "test-alert", "cx"])
+    assert result.exit_code == 0, result.output
+    assert "console: OK" in result.output
+
+
+def test_test_alert_reports_the_receivers_error(
+    httpserver: HTTPServer, write_config: Callable[[str], Path]
+) -> None:
+    httpserver.expect_request("/hook").respond_with_data("no_service", status=404)
+    hook = httpserver.url_for("/hook")
+    config = write_config(
+        ALERTING.replace("{console: {}}", f"{{slack: {{webhook_url: '{hook}'}}}}")
+    )
+    result = CliRunner().invoke(main, ["-c", str(config), "test-alert", "cx"])
+    assert result.exit_code == 1
+    assert "slack: FAILED" in result.output
+    assert hook not in result.output
+
+
+def test_test_alert_for_an_unknown_team_lists_the_teams(
+    write_config: Callable[[str], Path],
+) -> None:
+    result = CliRunner().invoke(main, ["-c", str(write_config(ALERTING)), "test-alert", "nobody"])
+    assert result.exit_code == 2
+    assert "teams: cx" in result.output
+
+
+def test_detect_once_and_incidents_on_a_quiet_store(write_config: Callable[[str], Path]) -> None:
+    config = write_config(ALERTING)
+    assert "delivered 0, retrying 0, dead 0" in run(config, "detect", "--once")
+    assert run(config, "incidents").strip() == "no incidents"

@@ -34,11 +34,48 @@ def test_one_poll_job_per_brand_and_channel_that_never_overlaps(
     with Store(config.database) as store:
         Daemon(config, store).schedule(scheduler)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"poll:Apple:hackernews", "poll:Apple:rss", "poll:Google:hackernews"}
+    assert set(jobs) == {
+        "poll:Apple:hackernews",
+        "poll:Apple:rss",
+        "poll:Google:hackernews",
+        "detect",
+        "deliver",
+        "digest:catch-up",
+    }
     job = jobs["poll:Apple:rss"]
     assert (job.max_instances, job.coalesce) == (1, True)
     assert job.trigger.interval.total_seconds() == 600
     assert job.trigger.jitter == 30
+
+
+def test_detection_runs_every_minute_and_delivery_every_10s_by_default(
+    write_config: Callable[[str], Path],
+) -> None:
+    config = load_config(write_config(TWO_BRANDS))
+    scheduler = BackgroundScheduler(timezone="UTC")
+    with Store(config.database) as store:
+        Daemon(config, store).schedule(scheduler)
+    assert scheduler.get_job("detect").trigger.interval.total_seconds() == 60
+    assert scheduler.get_job("deliver").trigger.interval.total_seconds() == 10
+    assert scheduler.get_job("deliver").max_instances == 1
+
+
+def test_each_team_gets_a_weekly_digest_job_in_its_own_timezone(
+    write_config: Callable[[str], Path],
+) -> None:
+    config = load_config(
+        write_config(
+            TWO_BRANDS
+            + "teams:\n  pr: {console: {}, timezone: America/New_York, digest: {schedule: 'tue 08:30'}}\n"
+            "routes:\n  - {team: pr}\n"
+        )
+    )
+    scheduler = BackgroundScheduler(timezone="UTC")
+    with Store(config.database) as store:
+        Daemon(config, store).schedule(scheduler)
+    trigger = scheduler.get_job("digest:pr").trigger
+    assert str(trigger.timezone) == "America/New_York"
+    assert "day_of_week='tue', hour='8', minute='30'" in str(trigger)
 
 
 def test_second_daemon_on_the_same_database_is_refused(tmp_path: Path) -> None:

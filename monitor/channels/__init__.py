@@ -11,6 +11,13 @@ from types import ModuleType
 CHANNELS: dict[str, str] = {
     "hackernews": "monitor.channels.hackernews",
     "rss": "monitor.channels.rss",
+    "reddit": "monitor.channels.reddit",
+    "mastodon": "monitor.channels.mastodon",
+    "bluesky": "monitor.channels.bluesky",
+    "stackexchange": "monitor.channels.stackexchange",
+    "appstore": "monitor.channels.appstore",
+    "twitter": "monitor.channels.twitter",
+    "youtube": "monitor.channels.youtube",
 }
 
 

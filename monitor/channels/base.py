@@ -232,8 +232,15 @@ class HttpClient:
                     )
         finally:
             response.close()
+        # The body is already decoded: drop the headers that describe the encoded one, or httpx
+        # would try to gunzip it a second time.
+        headers = [
+            (k, v)
+            for k, v in response.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length")
+        ]
         return httpx.Response(
-            response.status_code, headers=response.headers, content=bytes(body), request=request
+            response.status_code, headers=headers, content=bytes(body), request=request
         )
 
     def get_json(self, url: str, **kwargs: Any) -> Any:

@@ -1,0 +1,358 @@
+"""Reddit posts (and, where Reddit answers it, comments) through the search listing.
+
+Reddit's search sorts `new` newest first and has no time filter, so a poll reads the newest page
+and follows `after` back until it reaches what the last poll covered, less an overlap for
+Reddit's indexing lag. A poll cut short (request budget, Reddit's rate-limit window) leaves a gap
+in the cursor: the `after` token where it stopped and the floor it was reading down to. The next
+poll closes the gap before it reads anything newer, so nothing in between is skipped.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, Literal
+
+import httpx
+
+from monitor.channels.base import (
+    AuthError,
+    BudgetExhausted,
+    ChannelError,
+    ChannelSettings,
+    HttpClient,
+    RateLimited,
+    parse_json,
+    parse_time,
+    redact_url,
+)
+from monitor.models import FetchResult, Mention, Query
+from monitor.text import cap_text, html_to_text
+from monitor.validate import Secret
+
+log = logging.getLogger(__name__)
+
+NAME = "reddit"
+WEB_ROOT = "https://www.reddit.com"
+OAUTH_ROOT = "https://oauth.reddit.com"
+APPS_PAGE = "https://www.reddit.com/prefs/apps"
+
+Kind = Literal["link", "comment"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings(ChannelSettings):
+    default_base_url: ClassVar[str] = WEB_ROOT
+
+    # Reddit throttles or blocks generic User-Agents; name the app and a Reddit account.
+    user_agent: str
+    client_id: Secret | None = None
+    client_secret: Secret | None = None
+    token_url: str = "https://www.reddit.com/api/v1/access_token"
+    # Comment search (`type=comment`) is not in Reddit's API documentation; off unless asked.
+    comments: bool = False
+    page_size: int = 100
+    overlap: timedelta = timedelta(minutes=15)
+
+    def __post_init__(self) -> None:
+        ChannelSettings.__post_init__(self)
+        if len(self.user_agent.strip()) < 8:
+            raise ValueError(
+                "user_agent must describe this monitor, like 'monitor/0.1 (by u/yourname)'"
+            )
+        if bool(self.client_id) != bool(self.client_secret):
+            raise ValueError("set both client_id and client_secret, or neither")
+        if not 1 <= self.page_size <= 100:
+            raise ValueError("page_size must be between 1 and 100")
+
+    @property
+    def oauth(self) -> bool:
+        return bool(self.client_id) and bool(self.client_secret)
+
+    @property
+    def api_root(self) -> str:
+        return (self.base_url or (OAUTH_ROOT if self.oauth else WEB_ROOT)).rstrip("/")
+
+
+@dataclass(slots=True)
+class _Feed:
+    """One search (links or comments) and its part of the cursor, updated page by page."""
+
+    kind: Kind
+    q: str
+    state: dict[str, Any]
+    read_top: bool = False
+
+
+@dataclass(slots=True)
+class _Haul:
+    mentions: dict[str, Mention] = field(default_factory=dict)
+    skipped: int = 0
+
+    def take(self, children: list[Any], floor: float) -> tuple[bool, float | None]:
+        """Keep children at or above `floor`; say whether the floor was reached, and the newest."""
+        reached, newest = False, None
+        for child in children:
+            mention = parse_child(child)
+            if mention is None:
+                self.skipped += 1
+                continue
+            when = mention.created_at.timestamp()
+            newest = when if newest is None else max(newest, when)
+            if when < floor:
+                reached = True
+            else:
+                self.mentions[mention.native_id] = mention
+        return reached, newest
+
+
+class Adapter:
+    name = NAME
+
+    def __init__(self, settings: Settings, http: HttpClient) -> None:
+        self.settings = settings
+        self.http = http
+        self._token: str | None = None
+        self._token_expires = datetime.min.replace(tzinfo=UTC)
+        # From Reddit's x-ratelimit headers: send nothing before this (kept across polls).
+        self._resume_at: datetime | None = None
+
+    def fetch(self, query: Query, cursor: str | None, now: datetime) -> FetchResult:
+        self.http.begin_poll()
+        if self._resume_at and now < self._resume_at:
+            return FetchResult((), cursor, warnings=(_window_message(self._resume_at),))
+        q = search_query(query.terms)
+        states = _load_cursor(cursor)
+        kinds: list[Kind] = ["link", "comment"] if self.settings.comments else ["link"]
+        feeds = [_Feed(kind, q, _feed_state(states.get(f"{kind}:{q}"))) for kind in kinds]
+        haul = _Haul()
+        warnings: list[str] = []
+        pending = list(feeds)
+        try:
+            while pending:
+                for feed in list(pending):
+                    if not self._step(feed, now, haul):
+                        pending.remove(feed)
+        except (BudgetExhausted, RateLimited) as exc:
+            warnings.append(str(exc))
+        return FetchResult(
+            mentions=tuple(haul.mentions.values()),
+            cursor=json.dumps({f"{f.kind}:{f.q}": f.state for f in feeds}, sort_keys=True),
+            skipped=haul.skipped,
+            requests=self.http.requests,
+            warnings=tuple(warnings),
+        )
+
+    def _step(self, feed: _Feed, now: datetime, haul: _Haul) -> bool:
+        """Send one request for this feed; False once it has nothing left to read this poll."""
+        gap = feed.state.get("gap")
+        if gap:
+            children, after = self._search(feed, gap["after"], now)
+            reached, _ = haul.take(children, gap["floor"])
+            more = after and not reached and children
+            feed.state["gap"] = {"after": after, "floor": gap["floor"]} if more else None
+            return True
+        if feed.read_top:
+            return False
+        top = feed.state.get("top")
+        if top is None:
+            floor = (now - self.settings.backfill).timestamp()
+        else:
+            floor = top - self.settings.overlap.total_seconds()
+        children, after = self._search(feed, None, now)
+        feed.read_top = True
+        reached, newest = haul.take(children, floor)
+        if newest is not None:
+            feed.state["top"] = newest if top is None else max(newest, top)
+        if after and children and not reached:
+            feed.state["gap"] = {"after": after, "floor": floor}
+        return feed.state["gap"] is not None
+
+    def _search(
+        self, feed: _Feed, after: str | None, now: datetime
+    ) -> tuple[list[Any], str | None]:
+        params: dict[str, str | int] = {
+            "q": feed.q,
+            "sort": "new",
+            "type": feed.kind,
+            "limit": self.settings.page_size,
+            "include_over_18": "on",
+        }
+        if after:
+            params["after"] = after
+        path = "/search" if self.settings.oauth else "/search.json"
+        body = parse_json(self._get(self.settings.api_root + path, params, now), NAME)
+        data = body.get("data") if isinstance(body, dict) else None
+        children = data.get("children") if isinstance(data, dict) else None
+        if not isinstance(children, list):
+            raise ChannelError(f"{NAME}: search answered without a listing; will retry next poll")
+        next_after = data.get("after")
+        return children, next_after if isinstance(next_after, str) and next_after else None
+
+    def _get(self, url: str, params: dict[str, str | int], now: datetime) -> httpx.Response:
+        response = self._send(url, params, now)
+        if response.status_code == 401 and self.settings.oauth:
+            self._token = None  # expired or revoked: ask for a fresh token, once
+            response = self._send(url, params, now)
+        if response.status_code >= 400:
+            raise AuthError(_refusal(response.status_code, self.settings.oauth))
+        return response
+
+    def _send(self, url: str, params: dict[str, str | int], now: datetime) -> httpx.Response:
+        if self._resume_at and now < self._resume_at:
+            raise RateLimited(_window_message(self._resume_at))
+        headers = {"User-Agent": self.settings.user_agent}
+        if self.settings.oauth:
+            headers["Authorization"] = f"bearer {self._access_token(now)}"
+        response = self.http.request(
+            "GET", url, params=params, headers=headers, ok_statuses=(401, 403)
+        )
+        self._note_window(response, now)
+        return response
+
+    def _access_token(self, now: datetime) -> str:
+        if self._token and now < self._token_expires:
+            return self._token
+        assert self.settings.client_id and self.settings.client_secret
+        pair = f"{self.settings.client_id.reveal()}:{self.settings.client_secret.reveal()}"
+        response = self.http.request(
+            "POST",
+            self.settings.token_url,
+            data={"grant_type": "client_credentials"},
+            headers={
+                "User-Agent": self.settings.user_agent,
+                "Authorization": "Basic " + base64.b64encode(pair.encode()).decode("ascii"),
+            },
+            ok_statuses=(400, 401, 403),
+        )
+        try:
+            body = json.loads(response.content)
+        except ValueError:
+            body = None
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if response.status_code >= 400 or not isinstance(token, str) or not token:
+            raise AuthError(
+                f"{NAME}: Reddit refused the app credentials (HTTP {response.status_code}) at "
+                f"{redact_url(self.settings.token_url)}; check channels.reddit.client_id and "
+                f"client_secret against the app listed at {APPS_PAGE}"
+            )
+        expires_in = body.get("expires_in") if isinstance(body, dict) else None
+        lifetime = float(expires_in) if isinstance(expires_in, int | float) else 3600.0
+        self._token = token
+        # Renew a minute early so a token never expires between check and use.
+        self._token_expires = now + timedelta(seconds=max(0.0, lifetime - 60))
+        return token
+
+    def _note_window(self, response: httpx.Response, now: datetime) -> None:
+        """Reddit counts requests per window and says how many are left and when it resets."""
+        try:
+            remaining = float(response.headers.get("x-ratelimit-remaining", "nan"))
+            reset = float(response.headers.get("x-ratelimit-reset", "nan"))
+        except ValueError:
+            return
+        if remaining < 1 and reset >= 0:
+            self._resume_at = now + timedelta(seconds=reset)
+            log.warning("rate_window_used channel=%s resume_in=%.0fs", NAME, reset)
+
+
+def _window_message(until: datetime) -> str:
+    return (
+        f"{NAME}: Reddit's rate-limit window is used up until "
+        f"{until:%Y-%m-%d %H:%M:%S}Z; polling resumes after that"
+    )
+
+
+def _refusal(status: int, oauth: bool) -> str:
+    if oauth:
+        return (
+            f"{NAME}: Reddit refused the OAuth token (HTTP {status}); check "
+            f"channels.reddit.client_id and client_secret against the app at {APPS_PAGE}"
+        )
+    return (
+        f"{NAME}: Reddit refused anonymous access (HTTP {status}); make "
+        f"channels.reddit.user_agent descriptive, or create an app at {APPS_PAGE} and set "
+        "client_id and client_secret"
+    )
+
+
+def search_query(terms: tuple[str, ...]) -> str:
+    """Any of the terms, in Reddit's search syntax; multi-word terms as phrases."""
+    parts = []
+    for term in terms:
+        bare = term.strip().strip('"')
+        if bare:
+            parts.append(f'"{bare}"' if " " in bare else bare)
+    return " OR ".join(parts)
+
+
+def _load_cursor(cursor: str | None) -> dict[str, Any]:
+    if not cursor:
+        return {}
+    try:
+        states = json.loads(cursor)
+    except ValueError:
+        states = None
+    if not isinstance(states, dict):
+        log.warning("cursor_unreadable channel=%s action=backfill", NAME)
+        return {}
+    return states
+
+
+def _feed_state(raw: Any) -> dict[str, Any]:
+    """A feed's saved state, or a fresh one (which backfills) when it is missing or damaged."""
+    raw = raw if isinstance(raw, dict) else {}
+    top, gap = raw.get("top"), raw.get("gap")
+    if not isinstance(top, int | float) or isinstance(top, bool):
+        top = None
+    valid_gap = isinstance(gap, dict) and isinstance(gap.get("after"), str)
+    if not (valid_gap and isinstance(gap.get("floor"), int | float)):
+        gap = None
+    return {"top": top, "gap": gap}
+
+
+def parse_child(child: Any) -> Mention | None:
+    """One listing child (t3 post or t1 comment) -> Mention, or None when it lacks what we need."""
+    if not isinstance(child, dict) or child.get("kind") not in ("t1", "t3"):
+        return None
+    data = child.get("data")
+    if not isinstance(data, dict):
+        return None
+    fullname, permalink = data.get("name"), data.get("permalink")
+    if not isinstance(fullname, str) or not isinstance(permalink, str):
+        return None
+    try:
+        created_at = parse_time(data.get("created_utc"))
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+    if child["kind"] == "t3":
+        title = data.get("title")
+        parts = [html_to_text(title) if isinstance(title, str) else "", _body(data, "selftext")]
+    else:
+        parts = [_body(data, "body")]
+    text = cap_text("\n\n".join(p for p in parts if p))
+    if not text:
+        return None
+    score = data.get("score")
+    has_score = isinstance(score, int | float) and not isinstance(score, bool)
+    return Mention(
+        channel=NAME,
+        native_id=fullname,
+        url=WEB_ROOT + permalink,
+        author=str(data.get("author") or "[unknown]"),
+        text=text,
+        created_at=created_at,
+        author_reach=float(score) if has_score else None,
+    )
+
+
+def _body(data: dict[str, Any], name: str) -> str:
+    """Prefer Reddit's rendered HTML, which it escapes once more inside the JSON."""
+    rendered = data.get(f"{name}_html")
+    if isinstance(rendered, str) and rendered:
+        return html_to_text(html.unescape(rendered))
+    raw = data.get(name)
+    return html_to_text(raw) if isinstance(raw, str) else ""

@@ -1,0 +1,32 @@
+"""The notifier protocol: one class per kind of receiver, each rendering an Alert safely."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from monitor.models import Alert
+
+
+class DeliveryError(Exception):
+    """A message could not be delivered.
+
+    `retry_after` is the receiver's own wait (Slack 429 Retry-After), `permanent` says a retry
+    cannot help (a revoked webhook, a rejected address): the outbox marks the row dead at once.
+    Messages never contain a secret (webhook URL, token, password).
+    """
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, permanent: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+class Notifier(Protocol):
+    # "slack", "email" or "console": with the team name, it keys the outbox row.
+    kind: str
+
+    def send_alert(self, alert: Alert) -> None:
+        """Deliver or raise DeliveryError."""
+        ...

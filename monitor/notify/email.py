@@ -1,0 +1,235 @@
+"""Email alerts over SMTP: a text and an HTML part from the jinja2 templates, sent with smtplib."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import smtplib
+import ssl
+from datetime import UTC, tzinfo
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+import jinja2
+
+from monitor.config import EmailReceiver, EmailSettings
+from monitor.models import Alert, Clock, utcnow
+from monitor.notify.base import DeliveryError
+from monitor.notify.render import AlertView, clean, view
+
+log = logging.getLogger(__name__)
+
+SUBJECT_LIMIT = 200
+_COLOURS = {"CRITICAL": "#c0392b", "WARNING": "#e08e0b", "RESOLVED": "#2e8b57", "TEST": "#5b6ee1"}
+# Characters allowed in the left part of a Message-ID (RFC 5322 dot-atom text, minus the few
+# that confuse some mail clients' threading); everything else becomes '-'.
+_MSGID_UNSAFE = re.compile(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]")
+
+_templates = jinja2.Environment(
+    loader=jinja2.PackageLoader("monitor", "templates"),
+    # HTML is escaped by default; the text part is not HTML and must not be escaped.
+    autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+
+def header_value(value: str, limit: int = SUBJECT_LIMIT) -> str:
+    """A string safe for a header: no CR/LF or other control characters, one line, cut."""
+    return clean(value, limit)
+
+
+def message_id(key: str) -> str:
+    """`<key@monitor>`: the same key always gives the same id, so a resend is recognisable."""
+    local = _MSGID_UNSAFE.sub("-", key)
+    local = re.sub(r"\.{2,}", ".", local).strip(".")[:120]
+    if local != key:
+        # Two keys that differ only in replaced characters must still get different ids.
+        local = f"{local}.{hashlib.sha256(key.encode()).hexdigest()[:12]}".strip(".")
+    return f"<{local}@monitor>"
+
+
+def render_email(alert: Alert, tz: tzinfo = UTC) -> tuple[str, str, str]:
+    """(subject, text body, HTML body) for an alert."""
+    v = view(alert, tz)
+    subject = header_value(f"[monitor] [{v.badge}] {v.title}")
+    return subject, _render("alert_email.txt", v), _render("alert_email.html", v)
+
+
+def _render(name: str, v: AlertView) -> str:
+    return _templates.get_template(name).render(view=v, colour=_COLOURS.get(v.badge, "#616061"))
+
+
+class EmailNotifier:
+    """Send each alert as one message to the team's addresses through the configured server.
+
+    One SMTP connection per alert: alerts are rare, and a connection held open between them
+    would only time out on the server side.
+    """
+
+    kind = "email"
+
+    def __init__(
+        self,
+        settings: EmailSettings,
+        receiver: EmailReceiver,
+        *,
+        team: str = "",
+        tz: tzinfo = UTC,
+        ssl_context: ssl.SSLContext | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.receiver = receiver
+        self.tz = tz
+        self.clock = clock
+        self.ssl_context = ssl_context or ssl.create_default_context()
+        where = f"{settings.host}:{settings.port}"
+        self.where = f"email for team {team} via {where}" if team else f"email via {where}"
+
+    def build_message(self, alert: Alert) -> EmailMessage:
+        subject, text, html = render_email(alert, self.tz)
+        msg = EmailMessage()
+        msg["Subject"] = subject
+        msg["From"] = header_value(self.settings.sender, 320)
+        msg["To"] = ", ".join(header_value(a, 320) for a in self.receiver.to)
+        msg["Date"] = format_datetime(self.clock().astimezone(UTC))
+        msg["Message-ID"] = message_id(alert.idempotency_key)
+        # RFC 3834: keeps vacation responders and ticket systems from replying to an alert.
+        msg["Auto-Submitted"] = "auto-generated"
+        msg["X-Monitor-Ref"] = header_value(alert.idempotency_key)
+        msg.set_content(text)
+        msg.add_alternative(html, subtype="html")
+        return msg
+
+    def send_alert(self, alert: Alert) -> None:
+        self.send_message(self.build_message(alert))
+
+    def send_message(self, msg: EmailMessage) -> None:
+        """Deliver or raise DeliveryError; the password never appears in what is raised."""
+        try:
+            refused = self._deliver(msg)
+        except smtplib.SMTPAuthenticationError as exc:
+            if 400 <= exc.smtp_code < 500:
+                raise DeliveryError(
+                    f"{self.where}: temporary authentication failure ({exc.smtp_code}); will retry"
+                ) from None
+            raise DeliveryError(
+                f"{self.where}: the server rejected username {self.settings.username!r} "
+                f"({exc.smtp_code}). Fix: check email.username and email.password",
+                permanent=True,
+            ) from None
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise self._refused(exc.recipients) from None
+        except smtplib.SMTPSenderRefused as exc:
+            raise self._by_code(
+                exc.smtp_code,
+                exc.smtp_error,
+                f"the server refused sender {self.settings.sender!r}",
+                "set email.from to an address this server may send as",
+            ) from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise DeliveryError(
+                f"{self.where}: the server does not offer {_extension(exc)} "
+                f"(security: {self.settings.security}). Fix: check email.security "
+                "(starttls on 587, tls on 465, plain for a local relay) and email.username",
+                permanent=True,
+            ) from None
+        except smtplib.SMTPConnectError as exc:
+            raise DeliveryError(
+                f"{self.where}: the server turned the connection away ({exc.smtp_code} "
+                f"{_reply_text(exc.smtp_error, '')}); will retry"
+            ) from None
+        except smtplib.SMTPResponseException as exc:
+            raise self._by_code(
+                exc.smtp_code, exc.smtp_error, "the server refused the message", "ask its admin"
+            ) from None
+        except ssl.SSLError as exc:
+            # Retrying cannot fix a certificate or a TLS/port mismatch; a human has to.
+            raise DeliveryError(
+                f"{self.where}: TLS failed ({_tls_problem(exc)}). Fix: check "
+                "email.security and email.port (tls is usually 465, starttls 587) and that the "
+                "server's certificate is valid for email.host",
+                permanent=True,
+            ) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            # Refused connections, timeouts, DNS failures, dropped connections: all transient.
+            raise DeliveryError(
+                f"{self.where}: cannot reach the server ({_describe_os_error(exc)}); will retry"
+            ) from None
+        if refused:
+            # Delivered to the others: a retry would duplicate it for them, so warn instead.
+            log.warning(
+                "email_partly_refused where=%r refused=%s",
+                self.where,
+                ",".join(sorted(refused)),
+            )
+
+    def _deliver(self, msg: EmailMessage) -> dict[str, tuple[int, bytes]]:
+        s = self.settings
+        timeout = s.timeout.total_seconds()
+        smtp: smtplib.SMTP
+        if s.security == "tls":
+            smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=timeout, context=self.ssl_context)
+        else:
+            smtp = smtplib.SMTP(s.host, s.port, timeout=timeout)
+        with smtp:
+            smtp.ehlo()
+            if s.security == "starttls":
+                smtp.starttls(context=self.ssl_context)
+                smtp.ehlo()
+            if s.username:
+                smtp.login(s.username, s.password.reveal() if s.password else "")
+            return smtp.send_message(msg)
+
+    def _refused(self, recipients: dict[str, tuple[int, bytes]]) -> DeliveryError:
+        codes = ", ".join(f"{addr} ({code})" for addr, (code, _) in sorted(recipients.items()))
+        if all(400 <= code < 500 for code, _ in recipients.values()):
+            return DeliveryError(f"{self.where}: recipients deferred: {codes}; will retry")
+        return DeliveryError(
+            f"{self.where}: the server refused every recipient: {codes}. "
+            "Fix: check the addresses under the team's email.to",
+            permanent=True,
+        )
+
+    def _by_code(self, code: int, reply: bytes | str, problem: str, fix: str) -> DeliveryError:
+        text = _reply_text(reply, self.settings.password.reveal() if self.settings.password else "")
+        if 400 <= code < 500 or code < 0:
+            return DeliveryError(f"{self.where}: {problem}: {code} {text}; will retry")
+        return DeliveryError(f"{self.where}: {problem}: {code} {text}. Fix: {fix}", permanent=True)
+
+
+def _reply_text(reply: bytes | str, password: str) -> str:
+    """The server's words, short and on one line, with the password masked should it echo it."""
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    if password:
+        text = text.replace(password, "***")
+    return clean(text, 160)
+
+
+def _extension(exc: smtplib.SMTPNotSupportedError) -> str:
+    text = str(exc)
+    if "STARTTLS" in text:
+        return "STARTTLS"
+    return "authentication (AUTH)" if "AUTH" in text else "a needed SMTP extension"
+
+
+def _tls_problem(exc: ssl.SSLError) -> str:
+    detail = getattr(exc, "verify_message", None) or exc.reason or type(exc).__name__
+    return str(detail).lower().replace("_", " ")
+
+
+def _describe_os_error(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        # smtplib turns a read timeout into "Connection unexpectedly closed: timed out".
+        return "timed out" if "timed out" in str(exc) else "connection closed by the server"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return type(exc).__name__

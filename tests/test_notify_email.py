@@ -1,0 +1,359 @@
+"""Email notifier against a real aiosmtpd server on 127.0.0.1 (plain, STARTTLS and implicit TLS)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import shlex
+import shutil
+import socket
+import ssl
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+
+from monitor.config import EmailReceiver, EmailSettings
+from monitor.models import AlertMention
+from monitor.notify.base import DeliveryError
+from monitor.notify.email import EmailNotifier, message_id
+from monitor.validate import Secret
+from tests.test_notify_render import HOSTILE, make_alert, resolved_alert
+
+TO = EmailReceiver(to=("support@acme.example", "oncall@acme.example"))
+PASSWORD = "s3cret-smtp-pass"
+
+
+@dataclass
+class Recorder:
+    """An aiosmtpd handler that keeps what arrives, and can refuse recipients on demand."""
+
+    messages: list[tuple[Envelope, Session]] = field(default_factory=list)
+    logins: list[LoginPassword] = field(default_factory=list)
+    rcpt_reply: str | None = None
+
+    async def handle_RCPT(
+        self, server: Any, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if self.rcpt_reply:
+            return self.rcpt_reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
+        self.messages.append((envelope, session))
+        return "250 Message accepted for delivery"
+
+    def authenticate(
+        self, server: Any, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        self.logins.append(data)
+        ok = isinstance(data, LoginPassword) and data.password == PASSWORD.encode()
+        return AuthResult(success=ok, handled=False, auth_data=data)
+
+    def received(self, index: int = 0) -> EmailMessage:
+        envelope, _ = self.messages[index]
+        return email.message_from_bytes(envelope.content, policy=email.policy.default)  # type: ignore[arg-type, return-value]
+
+
+@dataclass
+class Server:
+    recorder: Recorder
+    port: int
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Callable[..., Server]]:
+    controllers: list[Controller] = []
+
+    def start(**kwargs: Any) -> Server:
+        recorder = Recorder()
+        port = free_port()
+        controller = Controller(
+            recorder,
+            hostname="127.0.0.1",
+            port=port,
+            authenticator=recorder.authenticate,
+            auth_require_tls=False,
+            **kwargs,
+        )
+        controller.start()
+        controllers.append(controller)
+        return Server(recorder, port)
+
+    yield start
+    for controller in controllers:
+        controller.stop()
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A throwaway self-signed certificate for 127.0.0.1, made with the openssl CLI."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl CLI not installed; TLS tests need it to make a certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    command = shlex.split(
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+        "-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost"
+    )
+    subprocess.run(
+        [*command, "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True
+    )
+    return cert, key
+
+
+@pytest.fixture
+def server_tls(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+    return context
+
+
+@pytest.fixture
+def client_tls(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(certificate[0]))
+
+
+def settings(port: int, **overrides: Any) -> EmailSettings:
+    options: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": port,
+        "security": "plain",
+        "sender": "monitor@acme.example",
+        "timeout": timedelta(seconds=5),
+    } | overrides
+    return EmailSettings(**options)
+
+
+def notifier(port: int, **overrides: Any) -> EmailNotifier:
+    context = overrides.pop("ssl_context", None)
+    return EmailNotifier(settings(port, **overrides), TO, team="support", ssl_context=context)
+
+
+def html_part(msg: EmailMessage) -> str:
+    part = msg.get_body(preferencelist=("html",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def text_part(msg: EmailMessage) -> str:
+    part = msg.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def test_alert_arrives_with_text_and_html_parts(smtp_server: Callable[..., Server]) -> None:
+    server = smtp_server()
+    notifier(server.port).send_alert(make_alert())
+    envelope, _ = server.recorder.messages[0]
+    assert envelope.mail_from == "monitor@acme.example"
+    assert envelope.rcpt_tos == ["support@acme.example", "oncall@acme.example"]
+    msg = server.recorder.received()
+    assert msg.get_content_type() == "multipart/alternative"
+    assert "42 in 1 h (expected 3.5)" in text_part(msg)
+    assert "42 in 1 h (expected 3.5)" in html_part(msg)
+    assert msg["Auto-Submitted"] == "auto-generated"
+
+
+def test_message_id_is_derived_from_the_idempotency_key(
+    smtp_server: Callable[..., Server],
+) -> None:
+    server = smtp_server()
+    sender = notifier(server.port)
+    sender.send_alert(make_alert(idempotency_key="incident-7-opened-1"))
+    sender.send_alert(make_alert(idempotency_key="incident-7-opened-1"))
+    ids = [server.recorder.received(i)["Message-ID"] for i in range(2)]
+    assert ids == ["<incident-7-opened-1@monitor>"] * 2
+
+
+def test_message_id_of_an_odd_key_is_sanitised_but_still_unique() -> None:
+    first = message_id("a b\r\n<x>")
+    second = message_id("a b\r\n<y>")
+    assert re.fullmatch(r"<[A-Za-z0-9.=_-]+@monitor>", first), first
+    assert first != second
+
+
+def test_subject_names_kind_severity_brand_and_scope(smtp_server: Callable[..., Server]) -> None:
+    server = smtp_server()
+    notifier(server.port).send_alert(make_alert())
+    assert server.recorder.received()["Subject"] == (
+        "[monitor] [CRITICAL] Negative spike: Acme / topic outage"
+    )
+
+
+def test_resolve_email_shows_duration_and_peak(smtp_server: Callable[..., Server]) -> None:
+    server = smtp_server()
+    notifier(server.port).send_alert(resolved_alert())
+    msg = server.recorder.received()
+    assert msg["Subject"].startswith("[monitor] [RESOLVED] Resolved:")
+    for body in (text_part(msg), html_part(msg)):
+        assert "lasted 2 h 15 min" in body and "14.2× expected" in body
+
+
+def test_test_alert_email_says_it_is_a_test(smtp_server: Callable[..., Server]) -> None:
+    server = smtp_server()
+    notifier(server.port).send_alert(make_alert(kind="test"))
+    msg = server.recorder.received()
+    assert msg["Subject"].startswith("[monitor] [TEST] TEST alert")
+    assert "TEST ALERT: nothing is wrong" in html_part(msg)
+
+
+def test_nothing_listening_is_retryable() -> None:
+    with pytest.raises(DeliveryError) as caught:
+        notifier(free_port()).send_alert(make_alert())
+    assert not caught.value.permanent
+    assert "connection refused" in str(caught.value)
+
+
+def test_a_server_that_never_greets_times_out_retryably() -> None:
+    # The kernel accepts the connection from the backlog; no banner ever comes.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        port = silent.getsockname()[1]
+        with pytest.raises(DeliveryError) as caught:
+            notifier(port, timeout=timedelta(seconds=0.05)).send_alert(make_alert())
+    assert not caught.value.permanent
+    assert "timed out" in str(caught.value)
+
+
+def test_logs_in_when_a_username_is_set(smtp_server: Callable[..., Server]) -> None:
+    server = smtp_server()
+    sender = notifier(server.port, username="monitor", password=Secret(PASSWORD))
+    sender.send_alert(make_alert())
+    assert server.recorder.logins == [LoginPassword(b"monitor", PASSWORD.encode())]
+    _, session = server.recorder.messages[0]
+    assert session.authenticated
+
+
+def test_does_not_log_in_without_a_username(smtp_server: Callable[..., Server]) -> None:
+    server = smtp_server()
+    notifier(server.port).send_alert(make_alert())
+    assert server.recorder.logins == []
+    assert len(server.recorder.messages) == 1
+
+
+def test_rejected_password_is_permanent_and_never_shown(
+    smtp_server: Callable[..., Server],
+) -> None:
+    server = smtp_server()
+    sender = notifier(server.port, username="monitor", password=Secret("wrong-" + PASSWORD))
+    with pytest.raises(DeliveryError) as caught:
+        sender.send_alert(make_alert())
+    assert caught.value.permanent
+    assert "email.password" in str(caught.value)
+    assert PASSWORD not in f"{caught.value} {caught.value!r} {caught.value.__context__!r}"
+
+
+def test_recipients_refused_with_5xx_is_permanent(smtp_server: Callable[..., Server]) -> None:
+    server = smtp_server()
+    server.recorder.rcpt_reply = "550 5.1.1 No such user"
+    with pytest.raises(DeliveryError) as caught:
+        notifier(server.port).send_alert(make_alert())
+    assert caught.value.permanent
+    assert "support@acme.example (550)" in str(caught.value)
+
+
+def test_recipients_deferred_with_4xx_is_retryable(smtp_server: Callable[..., Server]) -> None:
+    server = smtp_server()
+    server.recorder.rcpt_reply = "451 4.7.1 Greylisted, try again later"
+    with pytest.raises(DeliveryError) as caught:
+        notifier(server.port).send_alert(make_alert())
+    assert not caught.value.permanent
+
+
+def test_starttls_upgrades_before_sending(
+    smtp_server: Callable[..., Server], server_tls: ssl.SSLContext, client_tls: ssl.SSLContext
+) -> None:
+    server = smtp_server(tls_context=server_tls, require_starttls=True)
+    notifier(server.port, security="starttls", ssl_context=client_tls).send_alert(make_alert())
+    _, session = server.recorder.messages[0]
+    assert session.ssl is not None
+
+
+def test_starttls_against_a_server_without_it_is_permanent(
+    smtp_server: Callable[..., Server], client_tls: ssl.SSLContext
+) -> None:
+    server = smtp_server()
+    with pytest.raises(DeliveryError) as caught:
+        notifier(server.port, security="starttls", ssl_context=client_tls).send_alert(make_alert())
+    assert caught.value.permanent
+    assert "STARTTLS" in str(caught.value) and "email.security" in str(caught.value)
+
+
+def test_implicit_tls_delivers(
+    smtp_server: Callable[..., Server], server_tls: ssl.SSLContext, client_tls: ssl.SSLContext
+) -> None:
+    server = smtp_server(ssl_context=server_tls)
+    notifier(server.port, security="tls", ssl_context=client_tls).send_alert(make_alert())
+    assert len(server.recorder.messages) == 1
+
+
+def test_untrusted_certificate_is_permanent(
+    smtp_server: Callable[..., Server], server_tls: ssl.SSLContext
+) -> None:
+    server = smtp_server(ssl_context=server_tls)
+    # The default context trusts the system CAs, not our self-signed certificate.
+    with pytest.raises(DeliveryError) as caught:
+        notifier(server.port, security="tls").send_alert(make_alert())
+    assert caught.value.permanent
+    assert "certificate" in str(caught.value)
+
+
+def test_hostile_mention_arrives_inert_in_email(smtp_server: Callable[..., Server]) -> None:
+    server = smtp_server()
+    alert = make_alert(
+        top_mentions=(HOSTILE,),
+        scope_value="outage\r\nBcc: victim@example.com",
+        idempotency_key="k\r\nBcc: victim@example.com",
+    )
+    notifier(server.port).send_alert(alert)
+    envelope, _ = server.recorder.messages[0]
+    assert envelope.rcpt_tos == list(TO.to)
+    msg = server.recorder.received()
+    assert msg["Bcc"] is None
+    for name, value in msg.items():
+        assert "\r" not in value and "\n" not in value, name
+    html = html_part(msg)
+    assert "<script" not in html and "<b onmouseover" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;!channel&gt; &lt;@U123&gt; &lt;http://evil.example|click&gt;" in html
+    hrefs = re.findall(r'href="([^"]*)"', html)
+    assert hrefs == ["http://evil.example/a%22%3E%3Cscript%3Ealert(2)%3C/script%3E%7Cclick%3E"]
+    text = text_part(msg)
+    assert "\x1b" not in text and "\u202e" not in text
+    assert "\nSubject: injected" not in text
+
+
+def test_html_links_only_http_urls(smtp_server: Callable[..., Server]) -> None:
+    server = smtp_server()
+    unsafe = tuple(
+        AlertMention(
+            author="a",
+            channel="rss",
+            text="t",
+            url=url,
+            compound=-0.9,
+            created_at=HOSTILE.created_at,
+        )
+        for url in ("javascript:alert(1)", "data:text/html,x", "vbscript:x", "//evil.example/x")
+    )
+    notifier(server.port).send_alert(make_alert(top_mentions=unsafe))
+    html = html_part(server.recorder.received())
+    assert "href=" not in html.split("Most negative mentions")[1]
+    assert "javascript:" not in html
