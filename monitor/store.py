@@ -155,6 +155,7 @@ def _v2_alerting(db: sqlite_utils.Database) -> None:
 
 
 def _v3_digests(db: sqlite_utils.Database) -> None:
+    db["mention_topics"].create_index(["brand", "created_at"], if_not_exists=True)
     db["digests"].create(
         {"team": str, "week": str, "created_at": int},
         pk=("team", "week"),
@@ -518,13 +519,19 @@ class DigestQueries:
         self, scope: DigestScope, start: datetime, end: datetime
     ) -> dict[str, Sentiment]:
         params: list[Any] = []
-        where = _digest_where(scope, start, end, params)
+        # Drive the join from the topic rows of the period (index on brand, created_at).
+        topic_where = (
+            _in("t.brand", scope.brands or ("",), params)
+            + " AND t.created_at >= ? AND t.created_at < ?"
+        )
+        params.extend((ts(start), ts(end)))
+        if scope.topics:
+            topic_where += " AND " + _in("t.topic", scope.topics, params)
+        where = _digest_where(DigestScope(scope.brands, scope.channels), start, end, params)
         rows = self.query(
-            f"SELECT t.topic AS topic, {_SENTIMENT} FROM mentions m JOIN mention_topics t "
-            "ON t.brand = m.brand AND t.channel = m.channel AND t.native_id = m.native_id "
-            f"WHERE {where}"
-            + (" AND " + _in("t.topic", scope.topics, params) if scope.topics else "")
-            + " GROUP BY t.topic",
+            f"SELECT t.topic AS topic, {_SENTIMENT} FROM mention_topics t JOIN mentions m "
+            "ON m.brand = t.brand AND m.channel = t.channel AND m.native_id = t.native_id "
+            f"WHERE {topic_where} AND {where} GROUP BY t.topic",
             params,
         )
         return {r["topic"]: _sentiment(r) for r in rows}
