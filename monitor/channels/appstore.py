@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -21,6 +21,7 @@ from monitor.channels.base import (
     BudgetExhausted,
     ChannelError,
     ChannelSettings,
+    Haul,
     HttpClient,
     RateLimited,
     parse_json,
@@ -85,7 +86,7 @@ class Adapter:
         feeds = [f"{a}/{c.lower()}" for a in self.settings.apps for c in self.settings.countries]
         # Least recently finished first, so a poll cut short by its budget starves no feed.
         feeds.sort(key=lambda feed: state.get(feed, {}).get("checked", ""))
-        haul = _Haul()
+        haul = Haul()
         warnings: list[str] = []
         for feed in feeds:
             try:
@@ -106,7 +107,7 @@ class Adapter:
         )
 
     def _walk(
-        self, feed: str, previous: dict[str, str] | None, now: datetime, haul: _Haul
+        self, feed: str, previous: dict[str, str] | None, now: datetime, haul: Haul
     ) -> datetime:
         """Read one feed's reviews down to the floor into `haul`; return the newest time seen.
 
@@ -164,20 +165,6 @@ class Adapter:
         if not isinstance(feed, dict):
             raise ChannelError(f"{NAME}: {redact_url(url)} answered without a feed object")
         return feed
-
-
-@dataclass(slots=True)
-class _Haul:
-    mentions: dict[str, Mention] = field(default_factory=dict)
-    skipped: int = 0
-    pages: int = 0
-
-    def add(self, mention: Mention | None) -> Mention | None:
-        if mention is None:
-            self.skipped += 1
-        else:
-            self.mentions[mention.native_id] = mention
-        return mention
 
 
 def _entries(feed: dict[str, Any]) -> list[Any]:

@@ -7,7 +7,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Protocol
 from urllib.parse import urlsplit, urlunsplit
@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from monitor import __version__
-from monitor.models import FetchResult, Query
+from monitor.models import FetchResult, Mention, Query
 
 log = logging.getLogger(__name__)
 
@@ -272,3 +272,40 @@ def parse_time(value: Any) -> datetime:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def time_or_none(value: Any) -> datetime | None:
+    try:
+        return parse_time(value)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def load_cursor(cursor: str | None, channel: str) -> dict[str, Any]:
+    """An adapter's saved JSON state; a damaged one is logged and replaced by a backfill."""
+    if not cursor:
+        return {}
+    try:
+        saved = json.loads(cursor)
+    except ValueError:
+        saved = None
+    if not isinstance(saved, dict):
+        log.warning("cursor_unreadable channel=%s action=backfill", channel)
+        return {}
+    return saved
+
+
+@dataclass(slots=True)
+class Haul:
+    """What one poll collected: mentions by native id, bad items skipped, pages read."""
+
+    mentions: dict[str, Mention] = field(default_factory=dict)
+    skipped: int = 0
+    pages: int = 0
+
+    def add(self, mention: Mention | None) -> Mention | None:
+        if mention is None:
+            self.skipped += 1
+        else:
+            self.mentions[mention.native_id] = mention
+        return mention

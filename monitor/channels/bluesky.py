@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -23,10 +23,12 @@ from monitor.channels.base import (
     BudgetExhausted,
     ChannelError,
     ChannelSettings,
+    Haul,
     HttpClient,
     RateLimited,
+    load_cursor,
     parse_json,
-    parse_time,
+    time_or_none,
 )
 from monitor.models import FetchResult, Mention, Query
 from monitor.text import cap_text
@@ -80,10 +82,7 @@ class _Feed:
 
 
 @dataclass(slots=True)
-class _Haul:
-    mentions: dict[str, Mention] = field(default_factory=dict)
-    skipped: int = 0
-
+class _Haul(Haul):
     def take(self, posts: list[Any]) -> datetime | None:
         """Keep the good posts, count the bad; return the newest indexedAt seen."""
         newest = None
@@ -93,7 +92,7 @@ class _Haul:
                 self.skipped += 1
                 continue
             self.mentions[mention.native_id] = mention
-            indexed = _time_or_none(post.get("indexedAt")) or mention.created_at
+            indexed = time_or_none(post.get("indexedAt")) or mention.created_at
             newest = indexed if newest is None else max(newest, indexed)
         return newest
 
@@ -112,7 +111,7 @@ class Adapter:
         self.http.begin_poll()
         if self._resume_at and now < self._resume_at:
             return FetchResult((), cursor, warnings=(_pause_message(self._resume_at),))
-        saved = _load_cursor(cursor)
+        saved = load_cursor(cursor, NAME)
         feeds = [_Feed(q, _feed_state(saved.get(q))) for q in search_terms(query.terms)]
         haul = _Haul()
         warnings: list[str] = []
@@ -143,7 +142,7 @@ class Adapter:
             return True
         if feed.read_top:
             return False
-        top = _time_or_none(feed.state["top"])
+        top = time_or_none(feed.state["top"])
         since = _iso(top - self.settings.overlap if top else now - self.settings.backfill)
         posts, after = self._search(feed.q, since, None, now)
         feed.read_top = True
@@ -287,33 +286,13 @@ def _iso(when: datetime) -> str:
     return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _time_or_none(value: Any) -> datetime | None:
-    try:
-        return parse_time(value)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return None
-
-
-def _load_cursor(cursor: str | None) -> dict[str, Any]:
-    if not cursor:
-        return {}
-    try:
-        saved = json.loads(cursor)
-    except ValueError:
-        saved = None
-    if not isinstance(saved, dict):
-        log.warning("cursor_unreadable channel=%s action=backfill", NAME)
-        return {}
-    return saved
-
-
 def _feed_state(raw: Any) -> dict[str, Any]:
     """A feed's saved state, or a fresh one (which backfills) when it is missing or damaged."""
     raw = raw if isinstance(raw, dict) else {}
     top, gap = raw.get("top"), raw.get("gap")
-    top = top if _time_or_none(top) else None
+    top = top if time_or_none(top) else None
     valid_gap = isinstance(gap, dict) and isinstance(gap.get("cursor"), str)
-    if not (valid_gap and _time_or_none(gap.get("since"))):
+    if not (valid_gap and time_or_none(gap.get("since"))):
         gap = None
     return {"top": top, "gap": gap}
 
@@ -331,7 +310,7 @@ def parse_post(post: Any) -> Mention | None:
         return None
     if not isinstance(text, str) or not text.strip():
         return None
-    created_at = _time_or_none(record.get("createdAt"))
+    created_at = time_or_none(record.get("createdAt"))
     if created_at is None:
         return None
     # Handles can fail verification ("handle.invalid"); the DID always resolves.

@@ -25,8 +25,10 @@ from monitor.channels.base import (
     BudgetExhausted,
     ChannelError,
     ChannelSettings,
+    Haul,
     HttpClient,
     RateLimited,
+    load_cursor,
     parse_json,
     parse_time,
 )
@@ -103,11 +105,7 @@ class _Feed:
 
 
 @dataclass(slots=True)
-class _Haul:
-    mentions: dict[str, Mention] = field(default_factory=dict)
-    skipped: int = 0
-    pages: int = 0
-
+class _Haul(Haul):
     def take(self, statuses: list[Any], host: str) -> tuple[str | None, str | None]:
         """Keep the good statuses, count the bad; return the newest and oldest ids seen."""
         ids = [s["id"] for s in statuses if isinstance(s, dict) and isinstance(s.get("id"), str)]
@@ -134,7 +132,7 @@ class Adapter:
 
     def fetch(self, query: Query, cursor: str | None, now: datetime) -> FetchResult:
         self.http.begin_poll()
-        saved = _load_cursor(cursor)
+        saved = load_cursor(cursor, NAME)
         roots = [instance_root(i) for i in self.settings.instances]
         feeds = [f for root in roots for f in self._feeds(root, query, saved.get(root))]
         haul = _Haul()
@@ -346,19 +344,6 @@ def rewind(status_id: str, by: timedelta) -> str:
 def _id_order(status_id: str) -> tuple[int, str]:
     """Mastodon's documented id order: longer is newer, then lexical."""
     return len(status_id), status_id
-
-
-def _load_cursor(cursor: str | None) -> dict[str, Any]:
-    if not cursor:
-        return {}
-    try:
-        saved = json.loads(cursor)
-    except ValueError:
-        saved = None
-    if not isinstance(saved, dict):
-        log.warning("cursor_unreadable channel=%s action=backfill", NAME)
-        return {}
-    return saved
 
 
 def _clean_state(raw: Any) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import base64
 import html
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal
 
@@ -24,8 +24,10 @@ from monitor.channels.base import (
     BudgetExhausted,
     ChannelError,
     ChannelSettings,
+    Haul,
     HttpClient,
     RateLimited,
+    load_cursor,
     parse_json,
     parse_time,
     redact_url,
@@ -89,10 +91,7 @@ class _Feed:
 
 
 @dataclass(slots=True)
-class _Haul:
-    mentions: dict[str, Mention] = field(default_factory=dict)
-    skipped: int = 0
-
+class _Haul(Haul):
     def take(self, children: list[Any], floor: float) -> tuple[bool, float | None]:
         """Keep children at or above `floor`; say whether the floor was reached, and the newest."""
         reached, newest = False, None
@@ -126,7 +125,7 @@ class Adapter:
         if self._resume_at and now < self._resume_at:
             return FetchResult((), cursor, warnings=(_window_message(self._resume_at),))
         q = search_query(query.terms)
-        states = _load_cursor(cursor)
+        states = load_cursor(cursor, NAME)
         kinds: list[Kind] = ["link", "comment"] if self.settings.comments else ["link"]
         feeds = [_Feed(kind, q, _feed_state(states.get(f"{kind}:{q}"))) for kind in kinds]
         haul = _Haul()
@@ -287,19 +286,6 @@ def search_query(terms: tuple[str, ...]) -> str:
         if bare:
             parts.append(f'"{bare}"' if " " in bare else bare)
     return " OR ".join(parts)
-
-
-def _load_cursor(cursor: str | None) -> dict[str, Any]:
-    if not cursor:
-        return {}
-    try:
-        states = json.loads(cursor)
-    except ValueError:
-        states = None
-    if not isinstance(states, dict):
-        log.warning("cursor_unreadable channel=%s action=backfill", NAME)
-        return {}
-    return states
 
 
 def _feed_state(raw: Any) -> dict[str, Any]:

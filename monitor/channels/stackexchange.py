@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -21,8 +21,10 @@ from monitor.channels.base import (
     BudgetExhausted,
     ChannelError,
     ChannelSettings,
+    Haul,
     HttpClient,
     RateLimited,
+    load_cursor,
     parse_json,
     parse_time,
 )
@@ -79,12 +81,6 @@ class _Feed:
         return f"{self.site}:{self.term}"
 
 
-@dataclass(slots=True)
-class _Haul:
-    mentions: dict[str, Mention] = field(default_factory=dict)
-    skipped: int = 0
-
-
 class Adapter:
     name = NAME
 
@@ -102,7 +98,7 @@ class Adapter:
             if self._resume_reason == "quota":
                 raise RateLimited(self._quota_message())
             return FetchResult((), cursor, warnings=(self._backoff_message(),))
-        saved = _load_cursor(cursor)
+        saved = load_cursor(cursor, NAME)
         backfill_start = int((now - self.settings.backfill).timestamp())
         overlap = int(self.settings.overlap.total_seconds())
         feeds = []
@@ -111,7 +107,7 @@ class Adapter:
                 newest = _epoch(saved.get(f"{site}:{term}"))
                 since = backfill_start if newest is None else newest - overlap
                 feeds.append(_Feed(site, term, newest, since))
-        haul = _Haul()
+        haul = Haul()
         warnings: list[str] = []
         pending = list(feeds)
         try:
@@ -137,7 +133,7 @@ class Adapter:
             warnings=tuple(warnings),
         )
 
-    def _step(self, feed: _Feed, now: datetime, haul: _Haul) -> bool:
+    def _step(self, feed: _Feed, now: datetime, haul: Haul) -> bool:
         """Read one page of this search; False once it has nothing left this poll."""
         if self._resume_at and now < self._resume_at:
             raise RateLimited(self._backoff_message())
@@ -238,19 +234,6 @@ def _terms(terms: tuple[str, ...]) -> list[str]:
 
 def _epoch(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _load_cursor(cursor: str | None) -> dict[str, Any]:
-    if not cursor:
-        return {}
-    try:
-        saved = json.loads(cursor)
-    except ValueError:
-        saved = None
-    if not isinstance(saved, dict):
-        log.warning("cursor_unreadable channel=%s action=backfill", NAME)
-        return {}
-    return saved
 
 
 def parse_item(item: Any, site: str) -> Mention | None:

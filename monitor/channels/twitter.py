@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -22,6 +22,7 @@ from monitor.channels.base import (
     BudgetExhausted,
     ChannelError,
     ChannelSettings,
+    Haul,
     HttpClient,
     RateLimited,
     parse_json,
@@ -118,20 +119,6 @@ class _Cursor:
         self.until_id = self.top_id = None
 
 
-@dataclass(slots=True)
-class _Haul:
-    mentions: dict[str, Mention] = field(default_factory=dict)
-    skipped: int = 0
-    pages: int = 0
-
-    def add(self, mention: Mention | None) -> Mention | None:
-        if mention is None:
-            self.skipped += 1
-        else:
-            self.mentions[mention.native_id] = mention
-        return mention
-
-
 class Adapter:
     name = NAME
 
@@ -144,7 +131,7 @@ class Adapter:
         search = build_query(query.terms, self.settings.max_query_length)
         state = _Cursor.load(cursor) if cursor else _Cursor(start=now - self.settings.backfill)
         state.clamp(now - HORIZON)
-        haul = _Haul()
+        haul = Haul()
         warnings: list[str] = []
         try:
             if state.until_id is not None:
@@ -164,7 +151,7 @@ class Adapter:
             warnings=tuple(warnings),
         )
 
-    def _walk(self, search: str, state: _Cursor, haul: _Haul) -> None:
+    def _walk(self, search: str, state: _Cursor, haul: Haul) -> None:
         """Page from the newest post down to the floor (and above until_id, if a gap is open)."""
         params: dict[str, str | int] = {
             "query": search,

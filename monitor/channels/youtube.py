@@ -17,7 +17,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -27,6 +27,7 @@ from monitor.channels.base import (
     BudgetExhausted,
     ChannelError,
     ChannelSettings,
+    Haul,
     HttpClient,
     RateLimited,
     parse_json,
@@ -94,20 +95,6 @@ class Settings(ChannelSettings):
             raise ValueError("max_videos must be 0 or more")
 
 
-@dataclass(slots=True)
-class _Haul:
-    mentions: dict[str, Mention] = field(default_factory=dict)
-    skipped: int = 0
-    pages: int = 0
-
-    def add(self, mention: Mention | None) -> Mention | None:
-        if mention is None:
-            self.skipped += 1
-        else:
-            self.mentions[mention.native_id] = mention
-        return mention
-
-
 def _iso(moment: datetime) -> str:
     """One fixed UTC format, so stored times also compare correctly as strings."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -133,7 +120,7 @@ class Adapter:
         }
         videos: dict[str, dict[str, Any]] = state.get("videos") or {}
         self._open_day(now, state.get("quota"))
-        haul = _Haul()
+        haul = Haul()
         warnings: list[str] = []
         stopped = self._run(lambda: self._search(terms, search, videos, haul), haul, warnings)
         videos = _recent(videos, now - self.settings.comment_window, self.settings.max_videos)
@@ -171,7 +158,7 @@ class Adapter:
                 f"Pacific time, in {hours:.1f}h"
             )
 
-    def _run(self, phase: Callable[[], None], haul: _Haul, warnings: list[str]) -> bool:
+    def _run(self, phase: Callable[[], None], haul: Haul, warnings: list[str]) -> bool:
         """Run one phase of the poll; True when the rest of the poll must not run."""
         try:
             phase()
@@ -188,14 +175,14 @@ class Adapter:
         return False
 
     def _search(
-        self, terms: str, search: dict[str, str], videos: dict[str, Any], haul: _Haul
+        self, terms: str, search: dict[str, str], videos: dict[str, Any], haul: Haul
     ) -> None:
         if "before" in search:
             self._search_walk(terms, search, videos, haul)
         self._search_walk(terms, search, videos, haul)
 
     def _search_walk(
-        self, terms: str, search: dict[str, str], videos: dict[str, Any], haul: _Haul
+        self, terms: str, search: dict[str, str], videos: dict[str, Any], haul: Haul
     ) -> None:
         """Videos newest first down to `after` (and up to `before` while a gap is unread)."""
         params = {
@@ -226,14 +213,14 @@ class Adapter:
         search["after"] = max(search["after"], search.pop("top", search["after"]))
         search.pop("before", None)
 
-    def _comments(self, videos: dict[str, dict[str, Any]], haul: _Haul, now: datetime) -> None:
+    def _comments(self, videos: dict[str, dict[str, Any]], haul: Haul, now: datetime) -> None:
         # Least recently finished first, so no video waits behind a busy one for ever.
         order = sorted(videos, key=lambda video: videos[video].get("checked", ""))
         for video in order:
             if not videos[video].get("closed"):
                 self._comment_walk(video, videos[video], haul, now)
 
-    def _comment_walk(self, video: str, seen: dict[str, Any], haul: _Haul, now: datetime) -> None:
+    def _comment_walk(self, video: str, seen: dict[str, Any], haul: Haul, now: datetime) -> None:
         """Comments of one video newest first down to its floor, resuming a saved page token."""
         floor = parse_time(seen["floor"])
         while True:
