@@ -222,6 +222,45 @@ def incidents(ctx: Context, since: str) -> None:
 
 
 @main.command()
+@click.option("--team", required=True, help="The team whose digest to build.")
+@click.option("--week", help="ISO week, e.g. 2026-W47. Default: the last complete week.")
+@click.option(
+    "--preview",
+    "preview_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write digest.html, digest.txt, chart.png and slack.json here; send nothing.",
+)
+@click.option("--send", is_flag=True, help="Send it now through the team's receivers.")
+@pass_ctx
+def digest(ctx: Context, team: str, week: str | None, preview_dir: Path | None, send: bool) -> None:
+    """Preview or send a team's weekly sentiment digest."""
+    from monitor.digest import default_week, parse_week, preview_digest, send_digest_now
+
+    config = ctx.config()
+    if team not in config.teams:
+        raise click.BadParameter(
+            f"no team {team!r}; teams: {', '.join(sorted(config.teams)) or 'none'}"
+        )
+    if bool(preview_dir) == send:
+        raise click.UsageError("give exactly one of --preview DIR or --send")
+    try:
+        week = week or default_week(config, team, utcnow())
+        parse_week(week)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--week") from None
+    with ctx.store(config) as store:
+        if preview_dir:
+            for path in preview_digest(config, store, team, week, preview_dir, now=utcnow()):
+                click.echo(f"wrote {path}")
+            return
+        results = send_digest_now(config, store, team, week)
+    for receiver, error in results:
+        click.echo(f"{receiver}: {'sent' if error is None else 'FAILED: ' + error}")
+    if any(error for _, error in results):
+        sys.exit(1)
+
+
+@main.command()
 @click.option("--keep", is_flag=True, help="Keep the demo database for `monitor mentions`.")
 def demo(keep: bool) -> None:
     """Offline demo: a scripted week of mentions served on loopback, through the real pipeline."""

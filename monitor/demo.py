@@ -19,12 +19,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from monitor.config import Config, load_config
 from monitor.daemon import Daemon
 from monitor.demo_script import BRAND, ScriptedMention, hit, scripted_week
+from monitor.digest import preview_digest, week_of
 from monitor.models import Clock, utcnow
 from monitor.report import incidents_table
 from monitor.store import Store
@@ -92,11 +94,14 @@ def algolia_search(
             lo = float(cond.removeprefix("created_at_i>"))
         elif cond.startswith("created_at_i<="):
             hi = float(cond.removeprefix("created_at_i<="))
+    # `tags=(a,b)` means any of them, as in Algolia's syntax.
+    tags = set(params.get("tags", [""])[0].strip("()").split(",")) - {""}
     found = [
         h
         for h in hits
         if lo < h["created_at_i"] <= min(hi, now)
         and all(w in str(h.get("comment_text") or h.get("title") or "").lower() for w in words)
+        and (not tags or tags & set(h.get("_tags", ())))
     ]
     per_page = int(params.get("hitsPerPage", ["20"])[0])
     page = int(params.get("page", ["0"])[0])
@@ -146,6 +151,7 @@ def run_demo(
     echo: Callable[[str], None] = print,
     stream: IO[str] | None = None,
     deadline: float = 20.0,
+    preview_dir: Path | None = None,
 ) -> int:
     """Serve the scenario, run the real daemon until the alert is delivered, then summarise."""
     began = time.monotonic()
@@ -175,6 +181,10 @@ def run_demo(
                     scheduler.shutdown(wait=True)
                     daemon.poller.close()
                 summarize(store, echo, time.monotonic() - began, delivered)
+                preview = write_digest_preview(config, store, preview_dir)
+                echo(
+                    f"\nWeekly digest preview for the customer-care team: {preview / 'digest.html'}"
+                )
     finally:
         if keep:
             echo(f"Database kept: {workdir / 'demo.db'}")
@@ -184,6 +194,16 @@ def run_demo(
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     return 0 if delivered else 1
+
+
+def write_digest_preview(config: Config, store: Store, directory: Path | None = None) -> Path:
+    """The team's digest for this week so far, into a directory the demo does not delete."""
+    team = "customer-care"
+    now = datetime.now(UTC)
+    directory = directory or Path(tempfile.mkdtemp(prefix="monitor-demo-digest-"))
+    week = week_of(now, ZoneInfo(config.teams[team].timezone))
+    preview_digest(config, store, team, week, directory, now=now)
+    return directory
 
 
 def _wait_for_alert(store: Store, settle: float, deadline: float) -> bool:

@@ -12,6 +12,7 @@ import logging
 import re
 from dataclasses import asdict
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -271,3 +272,42 @@ class DigestScheduler:
             )
             queued.append((team, week))
         return queued
+
+
+def default_week(config: Config, team: str, now: datetime) -> str:
+    """The last complete week in the team's timezone."""
+    return previous_week(now, ZoneInfo(config.teams[team].timezone))
+
+
+def preview_digest(
+    config: Config, store: Store, team: str, week: str, directory: Path, *, now: datetime
+) -> list[Path]:
+    """Write digest.html, digest.txt, chart.png and slack.json for the team's week; send nothing."""
+    from monitor.digest_render import write_preview
+
+    return write_preview(build_digest(config, store, team, week, now=now), directory)
+
+
+def send_digest_now(
+    config: Config, store: Store, team: str, week: str, *, clock: Clock = utcnow
+) -> list[tuple[str, str | None]]:
+    """Queue the team's digest for every receiver and deliver it at once: [(receiver, error)]."""
+    from monitor.outbox import outbox_for, receiver_kinds
+
+    now = clock()
+    payload = digest_to_json(build_digest(config, store, team, week, now=now))
+    keys = {}
+    with store.transaction():
+        for receiver in receiver_kinds(config, team):
+            # A manual send has its own key: it neither blocks nor repeats the scheduled one.
+            keys[receiver] = f"digest-{team}-{week}-manual-{int(now.timestamp())}:{receiver}"
+            store.enqueue(keys[receiver], None, team, receiver, "digest", payload, now)
+    outbox_for(config, store, clock=clock).deliver_once()
+    sent = {m.key: m for m in store.messages(limit=500) if m.key in keys.values()}
+    return [
+        (
+            receiver,
+            None if sent[key].status == "sent" else (sent[key].last_error or sent[key].status),
+        )
+        for receiver, key in keys.items()
+    ]

@@ -152,3 +152,34 @@ def test_detect_once_and_incidents_on_a_quiet_store(write_config: Callable[[str]
     config = write_config(ALERTING)
     assert "delivered 0, retrying 0, dead 0" in run(config, "detect", "--once")
     assert run(config, "incidents").strip() == "no incidents"
+
+
+def test_digest_preview_of_an_empty_week_writes_no_blank_chart(
+    write_config: Callable[[str], Path], tmp_path: Path
+) -> None:
+    config = write_config(ALERTING)
+    out = run(
+        config, "digest", "--team", "cx", "--week", "2026-W47", "--preview", str(tmp_path / "p")
+    )
+    files = sorted(p.name for p in (tmp_path / "p").iterdir())
+    assert files == ["digest.html", "digest.txt", "slack.json"]
+    assert "No mentions this week" in (tmp_path / "p" / "digest.txt").read_text()
+    assert "digest.html" in out
+
+
+def test_digest_send_delivers_through_the_teams_receivers(
+    write_config: Callable[[str], Path],
+) -> None:
+    config = write_config(ALERTING)
+    assert "console: sent" in run(config, "digest", "--team", "cx", "--send")
+
+
+def test_digest_rejects_a_malformed_week(
+    write_config: Callable[[str], Path], tmp_path: Path
+) -> None:
+    config = write_config(ALERTING)
+    result = CliRunner().invoke(
+        main,
+        ["-c", str(config), "digest", "--team", "cx", "--week", "47", "--preview", str(tmp_path)],
+    )
+    assert result.exit_code == 2 and "2026-W47" in result.output

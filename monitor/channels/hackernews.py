@@ -100,7 +100,7 @@ class Adapter:
                     f"{self.settings.api_root}/api/v1/search_by_date",
                     params={
                         "query": _algolia_query(term),
-                        "tags": "(story,comment)",
+                        "tags": "(story,comment,poll)",
                         "numericFilters": f"created_at_i>{lo},created_at_i<={hi}",
                         "hitsPerPage": self.settings.hits_per_page,
                         "page": page,

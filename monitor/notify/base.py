@@ -1,10 +1,11 @@
-"""The notifier protocol: one class per kind of receiver, each rendering an Alert safely."""
+"""The notifier protocol: one class per kind of receiver, each rendering an Alert or a weekly
+Digest safely."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from monitor.models import Alert
+from monitor.models import Alert, Digest
 
 
 class DeliveryError(Exception):
@@ -29,4 +30,9 @@ class Notifier(Protocol):
 
     def send_alert(self, alert: Alert) -> None:
         """Deliver or raise DeliveryError."""
+        ...
+
+    def send_digest(self, digest: Digest) -> None:
+        """Deliver a team's weekly digest (rendered by monitor.digest_render) or raise
+        DeliveryError."""
         ...

@@ -1,4 +1,5 @@
-"""Alerts printed to a terminal: what `monitor demo` shows, and a receiver for local runs.
+"""Alerts and weekly digests printed to a terminal: what `monitor demo` shows, and a receiver
+for local runs.
 
 Mention text arrives here already stripped of control characters and ANSI escapes (see
 `render.clean`), so a stranger cannot move the cursor, recolour the screen or plant a hidden link.
@@ -11,7 +12,7 @@ import textwrap
 from datetime import UTC, tzinfo
 from typing import IO
 
-from monitor.models import Alert
+from monitor.models import Alert, Digest
 from monitor.notify.base import DeliveryError
 from monitor.notify.render import AlertView, view
 
@@ -74,10 +75,21 @@ class ConsoleNotifier:
         self.tz = tz
 
     def send_alert(self, alert: Alert) -> None:
+        self._write(format_alert(alert, self.tz), "alert")
+
+    def send_digest(self, digest: Digest) -> None:
+        """Print the digest's text version (times in the digest's own team timezone)."""
+        # Imported here: digest_render builds on this package's helpers (render, slack).
+        from monitor.digest_render import render_text
+
+        rule = "═" * WIDTH
+        self._write(f"{rule}\n{render_text(digest).rstrip()}\n{'─' * WIDTH}\n", "digest")
+
+    def _write(self, text: str, what: str) -> None:
         stream = self.stream if self.stream is not None else sys.stderr
         try:
-            stream.write(format_alert(alert, self.tz))
+            stream.write(text)
             stream.flush()
         except (OSError, ValueError) as exc:
             # A closed pipe or stream (ValueError: I/O on closed file) is the reader's problem.
-            raise DeliveryError(f"console: cannot write the alert ({exc}); will retry") from None
+            raise DeliveryError(f"console: cannot write the {what} ({exc}); will retry") from None

@@ -1,4 +1,5 @@
-"""Email alerts over SMTP: a text and an HTML part from the jinja2 templates, sent with smtplib."""
+"""Email alerts and weekly digests over SMTP: a text and an HTML part from the jinja2 templates
+(a digest adds its chart as an inline image), sent with smtplib."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from email.utils import format_datetime
 import jinja2
 
 from monitor.config import EmailReceiver, EmailSettings
-from monitor.models import Alert, Clock, utcnow
+from monitor.models import Alert, Clock, Digest, utcnow
 from monitor.notify.base import DeliveryError
 from monitor.notify.render import AlertView, clean, view
 
@@ -50,6 +51,12 @@ def message_id(key: str) -> str:
         # Two keys that differ only in replaced characters must still get different ids.
         local = f"{local}.{hashlib.sha256(key.encode()).hexdigest()[:12]}".strip(".")
     return f"<{local}@monitor>"
+
+
+def digest_key(digest: Digest) -> str:
+    """`digest-<team>-<week>`: one key per team and week, so a resent digest keeps its
+    Message-ID and a mail client shows it as the same message."""
+    return f"digest-{digest.team}-{digest.week}"
 
 
 def render_email(alert: Alert, tz: tzinfo = UTC) -> tuple[str, str, str]:
@@ -92,21 +99,54 @@ class EmailNotifier:
 
     def build_message(self, alert: Alert) -> EmailMessage:
         subject, text, html = render_email(alert, self.tz)
+        msg = self._headers(subject, alert.idempotency_key)
+        msg.set_content(text)
+        msg.add_alternative(html, subtype="html")
+        return msg
+
+    def build_digest_message(self, digest: Digest) -> EmailMessage:
+        """multipart/alternative: the text, then multipart/related with the HTML and the chart
+        as an inline PNG the HTML shows by `cid:`. An empty week has no chart."""
+        # Imported here: digest_render builds on this package's helpers (render, slack).
+        from monitor.digest_render import digest_view, render_chart, render_html, render_text
+
+        key = digest_key(digest)
+        chart_id = message_id(f"{key}-chart")  # '<…@monitor>'; the HTML wants it bare
+        msg = self._headers(header_value(digest_view(digest).subject), key)
+        msg.set_content(render_text(digest))
+        if digest.empty:
+            msg.add_alternative(render_html(digest, chart_src=None), subtype="html")
+            return msg
+        msg.add_alternative(render_html(digest, chart_src=f"cid:{chart_id[1:-1]}"), subtype="html")
+        html = msg.get_body(preferencelist=("html",))
+        assert html is not None  # added just above
+        html.add_related(
+            render_chart(digest),
+            maintype="image",
+            subtype="png",
+            cid=chart_id,
+            filename="chart.png",
+            disposition="inline",
+        )
+        return msg
+
+    def _headers(self, subject: str, key: str) -> EmailMessage:
         msg = EmailMessage()
         msg["Subject"] = subject
         msg["From"] = header_value(self.settings.sender, 320)
         msg["To"] = ", ".join(header_value(a, 320) for a in self.receiver.to)
         msg["Date"] = format_datetime(self.clock().astimezone(UTC))
-        msg["Message-ID"] = message_id(alert.idempotency_key)
+        msg["Message-ID"] = message_id(key)
         # RFC 3834: keeps vacation responders and ticket systems from replying to an alert.
         msg["Auto-Submitted"] = "auto-generated"
-        msg["X-Monitor-Ref"] = header_value(alert.idempotency_key)
-        msg.set_content(text)
-        msg.add_alternative(html, subtype="html")
+        msg["X-Monitor-Ref"] = header_value(key)
         return msg
 
     def send_alert(self, alert: Alert) -> None:
         self.send_message(self.build_message(alert))
+
+    def send_digest(self, digest: Digest) -> None:
+        self.send_message(self.build_digest_message(digest))
 
     def send_message(self, msg: EmailMessage) -> None:
         """Deliver or raise DeliveryError; the password never appears in what is raised."""

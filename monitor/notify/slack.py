@@ -1,4 +1,4 @@
-"""Slack alerts: an incoming webhook, or `chat.postMessage` with a bot token.
+"""Slack alerts and weekly digests: an incoming webhook, or `chat.postMessage` with a bot token.
 
 Both send the same Block Kit message with a `text` fallback (shown in notifications). Everything
 placed in mrkdwn is escaped (`&`, `<`, `>`), so a mention's `<!channel>`, `<@U123>` or
@@ -17,7 +17,7 @@ import httpx
 
 from monitor.channels.base import USER_AGENT, redact_url, retry_after_seconds
 from monitor.config import SlackReceiver
-from monitor.models import Alert, Clock, utcnow
+from monitor.models import Alert, Clock, Digest, utcnow
 from monitor.notify.base import DeliveryError
 from monitor.notify.render import AlertView, Evidence, view
 from monitor.text import one_line
@@ -228,6 +228,13 @@ class SlackNotifier:
 
     def send_alert(self, alert: Alert) -> None:
         self.send(build_message(alert, self.tz))
+
+    def send_digest(self, digest: Digest) -> None:
+        """Post the weekly digest's Block Kit summary; the same errors as for an alert."""
+        # Imported here: digest_render builds on this module's escaping and block helpers.
+        from monitor.digest_render import slack_message
+
+        self.send(slack_message(digest))
 
     def send(self, payload: dict[str, Any]) -> None:
         """Post a prepared payload; raise DeliveryError naming the fix if Slack refuses it."""
