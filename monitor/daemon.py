@@ -94,7 +94,17 @@ class Daemon:
         self.extra_jobs: list[tuple[str, Callable[[], Any], timedelta]] = [
             ("detect", self.detector.run_once, alerting.detect_every),
             ("deliver", self.outbox.deliver_once, alerting.deliver_every),
+            ("retention", self.purge, timedelta(hours=6)),
         ]
+
+    def purge(self) -> dict[str, int]:
+        """Drop what `retention` no longer keeps; delivered messages go after 30 days."""
+        now = self.clock()
+        counts = self.store.purge(
+            now - timedelta(days=self.config.retention.mentions_days), now - timedelta(days=30)
+        )
+        log.info("retention_purge %s", " ".join(f"{k}={v}" for k, v in counts.items()))
+        return counts
 
     def schedule(self, scheduler: BaseScheduler) -> None:
         now = self.clock()

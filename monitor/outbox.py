@@ -147,8 +147,11 @@ class Outbox:
                 message, str(exc), permanent=exc.permanent, retry_after=exc.retry_after
             )
         except Exception as exc:  # a notifier bug must not stop the other messages
-            log.exception("delivery_crashed id=%d", message.id)
-            return self._failed(message, f"unexpected {type(exc).__name__}: {exc}")
+            # Its message may quote a webhook URL (a secret in its path): type only, details at DEBUG.
+            log.debug("delivery_crashed id=%d", message.id, exc_info=True)
+            return self._failed(
+                message, f"unexpected {type(exc).__name__} in the {message.receiver} notifier"
+            )
         with self.store.transaction():
             self.store.mark_sent(message.id, self.clock())
         log.info(

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from monitor.channels import channel_module
-from monitor.channels.base import Channel, ChannelError, HttpClient
+from monitor.channels.base import Channel, ChannelError, HttpClient, redact_text
 from monitor.config import BrandConfig, Config
 from monitor.matching import BrandMatcher
 from monitor.models import Clock, Mention, PollReport, Query, Score, Scored, utcnow
@@ -97,10 +97,11 @@ class Poller:
         except ChannelError as exc:
             return self._failed(brand, channel, str(exc), now)
         except Exception as exc:  # a bug in one adapter must not stop the daemon
-            log.exception("poll_crashed brand=%s channel=%s", brand, channel)
-            return self._failed(
-                brand, channel, f"{channel}: unexpected {type(exc).__name__}: {exc}", now
-            )
+            problem = redact_text(f"{channel}: unexpected {type(exc).__name__}: {exc}")
+            # The traceback may quote a URL with a key in it: only at DEBUG, for developers.
+            log.error("poll_crashed brand=%s channel=%s error=%r", brand, channel, problem)
+            log.debug("poll_crashed traceback", exc_info=True)
+            return self._failed(brand, channel, problem, now)
         log.info(
             "poll_ok brand=%s channel=%s fetched=%d matched=%d stored=%d skipped=%d requests=%d",
             brand,

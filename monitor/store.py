@@ -785,6 +785,23 @@ class Store(SpikeQueries, AlertingStore, DigestQueries):
             sql += f" LIMIT {int(limit)}"
         return [_stored(r) for r in self.query(sql, params)]
 
+    def purge(self, mentions_before: datetime, messages_before: datetime) -> dict[str, int]:
+        """Delete mentions (and their topics) older than the retention, and old finished messages."""
+        with self.transaction() as conn:
+            counts = {
+                "mentions": conn.execute(
+                    "DELETE FROM mentions WHERE created_at < ?", (ts(mentions_before),)
+                ).rowcount,
+                "mention_topics": conn.execute(
+                    "DELETE FROM mention_topics WHERE created_at < ?", (ts(mentions_before),)
+                ).rowcount,
+                "outbox": conn.execute(
+                    "DELETE FROM outbox WHERE status IN ('sent', 'dead') AND created_at < ?",
+                    (ts(messages_before),),
+                ).rowcount,
+            }
+        return counts
+
     def label_counts(self, brand: str | None = None) -> dict[str, int]:
         sql = "SELECT label, count(*) AS n FROM mentions"
         params: list[Any] = []

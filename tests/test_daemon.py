@@ -40,6 +40,7 @@ def test_one_poll_job_per_brand_and_channel_that_never_overlaps(
         "poll:Google:hackernews",
         "detect",
         "deliver",
+        "retention",
         "digest:catch-up",
     }
     job = jobs["poll:Apple:rss"]
@@ -121,3 +122,31 @@ def test_sigterm_stops_the_daemon_cleanly_after_its_poll(
     assert "daemon_stopped" in rest
     with Store(load_config(config).database) as store:
         assert store.get_cursor("Any", "hackernews") is not None
+
+
+def test_retention_job_drops_mentions_older_than_mentions_days(
+    write_config: Callable[[str], Path],
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from monitor.models import Mention, Score, Scored
+
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    config = load_config(write_config(TWO_BRANDS + "retention: {mentions_days: 30}\n"))
+
+    def scored(native_id: str, age_days: int) -> Scored:
+        m = Mention(
+            "hackernews",
+            native_id,
+            "https://e.example",
+            "a",
+            "apple",
+            now - timedelta(days=age_days),
+        )
+        return Scored(m, "Apple", Score(-0.5, 0, 0.5, 0.5, "negative"), ("t",))
+
+    with Store(config.database) as store:
+        store.save_poll("Apple", "hackernews", [scored("old", 31), scored("new", 29)], None, 0, now)
+        counts = Daemon(config, store, clock=lambda: now).purge()
+        assert counts["mentions"] == 1 and counts["mention_topics"] == 1
+        assert [m.native_id for m in store.mentions()] == ["new"]

@@ -225,3 +225,10 @@ def test_multi_word_terms_are_searched_as_phrases(
     seen = serve_hits(httpserver, [])
     make_adapter(httpserver, []).fetch(Query("Acme", ("acme corp",)), None, clock())
     assert seen[0].args["query"] == '"acme corp"'
+
+
+def test_redact_text_drops_query_strings_and_userinfo_from_urls() -> None:
+    from monitor.channels.base import redact_text
+
+    text = "GET https://user:pw@api.example/v3/search?key=SECRET&q=x failed; see http://h/p#frag"
+    assert redact_text(text) == "GET https://api.example/v3/search failed; see http://h/p"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -82,6 +83,14 @@ def redact_url(url: str | httpx.URL) -> str:
     if parts.port:
         netloc += f":{parts.port}"
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+_URL_SECRETS = re.compile(r"(https?://)(?:[^\s/@]+@)?([^\s?#'\"]+)(?:[?#][^\s'\"]*)?")
+
+
+def redact_text(text: str) -> str:
+    """Any text with every URL's query string and userinfo removed (an unexpected error's message)."""
+    return _URL_SECRETS.sub(r"\1\2", text)
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
