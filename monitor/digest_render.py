@@ -35,7 +35,7 @@ from monitor.models import (
     Label,
     Sentiment,
 )
-from monitor.notify.email import _templates
+from monitor.notify.email import jinja_templates
 from monitor.notify.render import (
     AUTHOR_LIMIT,
     CHANNEL_LIMIT,
@@ -50,11 +50,11 @@ from monitor.notify.slack import (
     MAX_BLOCKS,
     MAX_FIELDS,
     SECTION_LIMIT,
-    _cut,
-    _evidence,
-    _mrkdwn,
-    _section,
+    cut_text,
     escape,
+    evidence_line,
+    mrkdwn_block,
+    section_block,
 )
 from monitor.report import table
 from monitor.text import one_line
@@ -521,7 +521,7 @@ def render_html(d: Digest, *, chart_src: str | None = CHART_FILE) -> str:
     """The HTML digest. `chart_src` is where the chart is ('chart.png' beside the file for a
     preview, 'cid:…' in an email); None leaves the chart out. An empty week never shows one."""
     v = digest_view(d)
-    return _templates.get_template("digest_email.html").render(
+    return jinja_templates.get_template("digest_email.html").render(
         view=v,
         chart_src=None if v.empty else chart_src,
         tones=TONES,
@@ -532,7 +532,7 @@ def render_html(d: Digest, *, chart_src: str | None = CHART_FILE) -> str:
 def render_text(d: Digest) -> str:
     """The plain-text digest: the email's text part and what the console prints."""
     v = digest_view(d)
-    return _templates.get_template("digest_email.txt").render(view=v, **_text_tables(v))
+    return jinja_templates.get_template("digest_email.txt").render(view=v, **_text_tables(v))
 
 
 def _text_tables(v: DigestView) -> dict[str, str]:
@@ -690,13 +690,15 @@ def slack_message(d: Digest) -> dict[str, Any]:
         {"type": "header", "text": {"type": "plain_text", "text": one_line(v.title, HEADER_LIMIT)}},
         {
             "type": "context",
-            "elements": [_mrkdwn(_cut(escape(f"{v.week_label} · team {v.team}"), SECTION_LIMIT))],
+            "elements": [
+                mrkdwn_block(cut_text(escape(f"{v.week_label} · team {v.team}"), SECTION_LIMIT))
+            ],
         },
-        _section(escape(v.headline + (f"\n_{v.in_progress}_" if v.in_progress else ""))),
+        section_block(escape(v.headline + (f"\n_{v.in_progress}_" if v.in_progress else ""))),
     ]
     if not v.empty:
         fields = [
-            _mrkdwn(
+            mrkdwn_block(
                 f"*{k.label}*\n{escape(k.value)}  ({escape(k.change.text)}"
                 f"{' vs ' + escape(k.previous) if k.previous != '–' else ''})"
             )
@@ -711,7 +713,9 @@ def slack_message(d: Digest) -> dict[str, Any]:
             else f"{r.day:<10}  {r.mentions:>9}  {r.negative_share:>5} neg  {r.mean:>5}"
             for r in v.days
         )
-        blocks.append(_section(f"*By day* (mentions, negative share, mean compound)\n```{days}```"))
+        blocks.append(
+            section_block(f"*By day* (mentions, negative share, mean compound)\n```{days}```")
+        )
         if v.channels:
             blocks.append(_listed("By channel", [_slack_channel(r) for r in v.channels], 0))
         if v.topics:
@@ -719,7 +723,7 @@ def slack_message(d: Digest) -> dict[str, Any]:
     blocks.append(
         _listed("Incidents", [_slack_incident(r) for r in v.incidents], v.incidents_more)
         if v.incidents
-        else _section("*Incidents*\nNo incidents this week.")
+        else section_block("*Incidents*\nNo incidents this week.")
     )
     for heading, cards in (
         ("Most negative mentions", v.negative),
@@ -727,8 +731,8 @@ def slack_message(d: Digest) -> dict[str, Any]:
     ):
         if cards:
             blocks.append({"type": "divider"})
-            blocks.append(_section(f"*{heading}*"))
-            blocks.extend(_section(_slack_card(i, m)) for i, m in enumerate(cards, 1))
+            blocks.append(section_block(f"*{heading}*"))
+            blocks.extend(section_block(_slack_card(i, m)) for i, m in enumerate(cards, 1))
     if v.authors:
         blocks.append(
             _listed(
@@ -742,9 +746,11 @@ def slack_message(d: Digest) -> dict[str, Any]:
             )
         )
     blocks = blocks[: MAX_BLOCKS - 1]
-    blocks.append({"type": "context", "elements": [_mrkdwn(_cut(escape(v.footer), SECTION_LIMIT))]})
+    blocks.append(
+        {"type": "context", "elements": [mrkdwn_block(cut_text(escape(v.footer), SECTION_LIMIT))]}
+    )
     return {
-        "text": _cut(escape(f"{v.subject}. {v.headline}"), SECTION_LIMIT),
+        "text": cut_text(escape(f"{v.subject}. {v.headline}"), SECTION_LIMIT),
         "blocks": blocks,
         # Strangers' links must not make Slack fetch them and post previews into the channel.
         "unfurl_links": False,
@@ -758,9 +764,9 @@ def _listed(heading: str, lines: list[str], more: int) -> dict[str, Any]:
     for i, line in enumerate(lines):
         rest = len(lines) - i + more
         if len(text) + 1 + len(line) + len(f"\n…and {rest} more") > SECTION_LIMIT:
-            return _section(f"{text}\n…and {rest} more")
+            return section_block(f"{text}\n…and {rest} more")
         text += "\n" + line
-    return _section(f"{text}\n…and {more} more" if more else text)
+    return section_block(f"{text}\n…and {more} more" if more else text)
 
 
 def _slack_channel(r: ChannelRow) -> str:
@@ -796,7 +802,7 @@ def _slack_card(index: int, m: MentionCard) -> str:
         score=m.score,
         when=m.when + (f" · reach {m.reach}" if m.reach else ""),
     )
-    return _evidence(index, shown)
+    return evidence_line(index, shown)
 
 
 # -- preview ------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ _COLOURS = {"CRITICAL": "#c0392b", "WARNING": "#e08e0b", "RESOLVED": "#2e8b57", 
 # that confuse some mail clients' threading); everything else becomes '-'.
 _MSGID_UNSAFE = re.compile(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]")
 
-_templates = jinja2.Environment(
+jinja_templates = jinja2.Environment(
     loader=jinja2.PackageLoader("monitor", "templates"),
     # HTML is escaped by default; the text part is not HTML and must not be escaped.
     autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
@@ -67,7 +67,9 @@ def render_email(alert: Alert, tz: tzinfo = UTC) -> tuple[str, str, str]:
 
 
 def _render(name: str, v: AlertView) -> str:
-    return _templates.get_template(name).render(view=v, colour=_COLOURS.get(v.badge, "#616061"))
+    return jinja_templates.get_template(name).render(
+        view=v, colour=_COLOURS.get(v.badge, "#616061")
+    )
 
 
 class EmailNotifier:

@@ -132,23 +132,28 @@ def build_message(alert: Alert, tz: tzinfo = UTC) -> dict[str, Any]:
             # plain_text is never parsed for mentions or links, so no escaping is needed here.
             "text": {"type": "plain_text", "text": one_line(_header(v), HEADER_LIMIT)},
         },
-        _section(("*TEST ALERT* — " if v.is_test else "") + escape(v.summary)),
+        section_block(("*TEST ALERT* — " if v.is_test else "") + escape(v.summary)),
     ]
-    fields = [_mrkdwn(_cut(f"*{escape(k)}*\n{escape(val)}", FIELD_LIMIT)) for k, val in v.facts]
+    fields = [
+        mrkdwn_block(cut_text(f"*{escape(k)}*\n{escape(val)}", FIELD_LIMIT)) for k, val in v.facts
+    ]
     blocks.extend(
         {"type": "section", "fields": fields[i : i + MAX_FIELDS]}
         for i in range(0, len(fields), MAX_FIELDS)
     )
     if v.evidence:
         blocks.append({"type": "divider"})
-        blocks.append(_section("*Most negative mentions*"))
-        blocks.extend(_section(_evidence(i, m)) for i, m in enumerate(v.evidence, 1))
+        blocks.append(section_block("*Most negative mentions*"))
+        blocks.extend(section_block(evidence_line(i, m)) for i, m in enumerate(v.evidence, 1))
     blocks = blocks[: MAX_BLOCKS - 1]
     blocks.append(
-        {"type": "context", "elements": [_mrkdwn(_cut(escape(v.reference), SECTION_LIMIT))]}
+        {
+            "type": "context",
+            "elements": [mrkdwn_block(cut_text(escape(v.reference), SECTION_LIMIT))],
+        }
     )
     return {
-        "text": _cut(escape(f"{v.badge}: {v.title}. {v.summary}"), FALLBACK_LIMIT),
+        "text": cut_text(escape(f"{v.badge}: {v.title}. {v.summary}"), FALLBACK_LIMIT),
         "blocks": blocks,
         # A stranger's link must not make Slack fetch it and post a preview into the channel.
         "unfurl_links": False,
@@ -161,7 +166,7 @@ def _header(v: AlertView) -> str:
     return f"{icon} {v.title}".strip()
 
 
-def _evidence(index: int, m: Evidence) -> str:
+def evidence_line(index: int, m: Evidence) -> str:
     head = (
         f"*{index}. {escape(m.author)}* on {escape(m.channel)} · {escape(m.when)} · score {m.score}"
     )
@@ -170,16 +175,16 @@ def _evidence(index: int, m: Evidence) -> str:
     return f"{head}\n{body}{tail}"
 
 
-def _mrkdwn(text: str) -> dict[str, Any]:
+def mrkdwn_block(text: str) -> dict[str, Any]:
     # verbatim: Slack must not auto-link bare URLs or parse #channel / @name in what we send.
     return {"type": "mrkdwn", "text": text, "verbatim": True}
 
 
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": _mrkdwn(_cut(text, SECTION_LIMIT))}
+def section_block(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": mrkdwn_block(cut_text(text, SECTION_LIMIT))}
 
 
-def _cut(text: str, limit: int) -> str:
+def cut_text(text: str, limit: int) -> str:
     """Cut escaped mrkdwn without leaving half an entity (`&am`) or half a link (`<http…`)."""
     if len(text) <= limit:
         return text
