@@ -368,7 +368,22 @@ def _check_references(raw: _RawConfig, errors: Errors) -> None:
                 "add teams: or remove routes:",
             )
         return
+    known = {
+        "brand": set(names),
+        "channel": set(CHANNELS),
+        "topic": {t for b in raw.brands for t in b.topics},
+    }
     for i, route in enumerate(raw.routes):
+        for field_name, allowed in known.items():
+            want = getattr(route.match, field_name) if route.match else None
+            for value in (want,) if isinstance(want, str) else want or ():
+                if value not in allowed:
+                    # A typo here would make the route silently never match.
+                    errors.add(
+                        f"routes[{i}].match.{field_name}",
+                        f"no {field_name} named {value!r}",
+                        f"use one of: {', '.join(sorted(allowed)) or '(none configured)'}",
+                    )
         if route.team not in raw.teams:
             errors.add(
                 f"routes[{i}].team",

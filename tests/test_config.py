@@ -138,3 +138,13 @@ def test_every_problem_is_reported_at_once(write_config: Callable[[str], Path]) 
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert len(caught.value.errors) == 2
+
+
+def test_route_matching_an_unknown_channel_or_topic_is_rejected(
+    write_config: Callable[[str], Path],
+) -> None:
+    path = write_config(
+        MINIMAL
+        + "teams:\n  t: {console: {}}\nroutes:\n  - {match: {channel: app_store}, team: t}\n  - {team: t}\n"
+    )
+    assert_one_error(path, "routes[0].match.channel: no channel named 'app_store'", "appstore")
