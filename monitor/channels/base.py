@@ -283,6 +283,16 @@ def parse_time(value: Any) -> datetime:
     return parsed.astimezone(UTC)
 
 
+def search_terms(terms: tuple[str, ...]) -> list[str]:
+    """A brand's terms as search queries: blanks dropped, multi-word terms as quoted phrases."""
+    queries = []
+    for term in terms:
+        bare = term.strip().strip('"')
+        if bare:
+            queries.append(f'"{bare}"' if " " in bare else bare)
+    return queries
+
+
 def time_or_none(value: Any) -> datetime | None:
     try:
         return parse_time(value)

@@ -28,6 +28,7 @@ from monitor.channels.base import (
     RateLimited,
     load_cursor,
     parse_json,
+    search_terms,
     time_or_none,
 )
 from monitor.models import FetchResult, Mention, Query
@@ -271,15 +272,6 @@ def _xrpc_error(response: httpx.Response) -> str:
         return ""
     error = body.get("error") if isinstance(body, dict) else None
     return error[:60] if isinstance(error, str) else ""
-
-
-def search_terms(terms: tuple[str, ...]) -> list[str]:
-    queries = []
-    for term in terms:
-        bare = term.strip().strip('"')
-        if bare:
-            queries.append(f'"{bare}"' if " " in bare else bare)
-    return queries
 
 
 def _iso(when: datetime) -> str:

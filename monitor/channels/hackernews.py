@@ -20,6 +20,7 @@ from monitor.channels.base import (
     ChannelSettings,
     HttpClient,
     parse_time,
+    search_terms,
 )
 from monitor.models import FetchResult, Mention, Query
 from monitor.text import html_to_text
@@ -93,13 +94,14 @@ class Adapter:
         Hits land in `found` as they arrive, so a poll cut short by its budget keeps them.
         """
         skipped = 0
-        for term in query.terms:
+        for term in search_terms(query.terms):
             page = 0
             while True:
                 body = self.http.get_json(
                     f"{self.settings.api_root}/api/v1/search_by_date",
                     params={
-                        "query": _algolia_query(term),
+                        # Multi-word terms come quoted: phrases under advancedSyntax.
+                        "query": term,
                         "tags": "(story,comment,poll)",
                         "numericFilters": f"created_at_i>{lo},created_at_i<={hi}",
                         "hitsPerPage": self.settings.hits_per_page,
@@ -121,12 +123,6 @@ class Adapter:
                 if page >= int(body.get("nbPages") or 0):
                     break
         return True, skipped
-
-
-def _algolia_query(term: str) -> str:
-    """Multi-word terms are searched as exact phrases (Algolia advancedSyntax)."""
-    bare = term.strip().strip('"')
-    return f'"{bare}"' if " " in bare else bare
 
 
 def parse_hit(hit: Any) -> Mention | None:

@@ -31,6 +31,7 @@ from monitor.channels.base import (
     load_cursor,
     parse_json,
     parse_time,
+    search_terms,
 )
 from monitor.models import FetchResult, Mention, Query
 from monitor.text import cap_text, html_to_text
@@ -178,7 +179,7 @@ class Adapter:
         token = self.settings.token_for(root)
         feeds = [_Feed(root, token, "tag", tag, {}) for tag in hashtags(query.terms)]
         if token and self.settings.search:
-            feeds += [_Feed(root, token, "search", q, {}) for q in _search_terms(query.terms)]
+            feeds += [_Feed(root, token, "search", q, {}) for q in search_terms(query.terms)]
         for feed in feeds:
             feed.state = _clean_state(saved.get(feed.key))
         return feeds
@@ -318,15 +319,6 @@ def hashtags(terms: tuple[str, ...]) -> list[str]:
         if tag and tag not in tags:
             tags.append(tag)
     return tags
-
-
-def _search_terms(terms: tuple[str, ...]) -> list[str]:
-    queries = []
-    for term in terms:
-        bare = term.strip().strip('"')
-        if bare:
-            queries.append(f'"{bare}"' if " " in bare else bare)
-    return queries
 
 
 def snowflake_at(when: datetime) -> str:

@@ -31,6 +31,7 @@ from monitor.channels.base import (
     parse_json,
     parse_time,
     redact_url,
+    search_terms,
 )
 from monitor.models import FetchResult, Mention, Query
 from monitor.text import cap_text, html_to_text
@@ -280,12 +281,7 @@ def _refusal(status: int, oauth: bool) -> str:
 
 def search_query(terms: tuple[str, ...]) -> str:
     """Any of the terms, in Reddit's search syntax; multi-word terms as phrases."""
-    parts = []
-    for term in terms:
-        bare = term.strip().strip('"')
-        if bare:
-            parts.append(f'"{bare}"' if " " in bare else bare)
-    return " OR ".join(parts)
+    return " OR ".join(search_terms(terms))
 
 
 def _feed_state(raw: Any) -> dict[str, Any]:
