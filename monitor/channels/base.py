@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -19,6 +19,7 @@ from monitor import __version__
 from monitor.models import FetchResult, Mention, Query
 
 log = logging.getLogger(__name__)
+F = TypeVar("F")
 
 USER_AGENT = (
     f"monitor/{__version__} (self-hosted brand monitor; +https://github.com/monitor/monitor)"
@@ -281,6 +282,23 @@ def parse_time(value: Any) -> datetime:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def round_robin(feeds: list[F], step: Callable[[F], bool]) -> list[str]:
+    """Advance each feed a page at a time until `step` says it is done.
+
+    Turns keep one busy feed from starving the others of the poll's request budget; a spent
+    budget or a rate limit ends the poll, and is returned as its warning.
+    """
+    pending = list(feeds)
+    try:
+        while pending:
+            for feed in list(pending):
+                if not step(feed):
+                    pending.remove(feed)
+    except (BudgetExhausted, RateLimited) as exc:
+        return [str(exc)]
+    return []
 
 
 def search_terms(terms: tuple[str, ...]) -> list[str]:

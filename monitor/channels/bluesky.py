@@ -20,7 +20,6 @@ import httpx
 
 from monitor.channels.base import (
     AuthError,
-    BudgetExhausted,
     ChannelError,
     ChannelSettings,
     Haul,
@@ -28,6 +27,7 @@ from monitor.channels.base import (
     RateLimited,
     load_cursor,
     parse_json,
+    round_robin,
     search_terms,
     time_or_none,
 )
@@ -115,15 +115,7 @@ class Adapter:
         saved = load_cursor(cursor, NAME)
         feeds = [_Feed(q, _feed_state(saved.get(q))) for q in search_terms(query.terms)]
         haul = _Haul()
-        warnings: list[str] = []
-        pending = list(feeds)
-        try:
-            while pending:
-                for feed in list(pending):
-                    if not self._step(feed, now, haul):
-                        pending.remove(feed)
-        except (BudgetExhausted, RateLimited) as exc:
-            warnings.append(str(exc))
+        warnings = round_robin(feeds, lambda feed: self._step(feed, now, haul))
         return FetchResult(
             mentions=tuple(haul.mentions.values()),
             cursor=json.dumps({f.q: f.state for f in feeds}, sort_keys=True),

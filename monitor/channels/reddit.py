@@ -21,7 +21,6 @@ import httpx
 
 from monitor.channels.base import (
     AuthError,
-    BudgetExhausted,
     ChannelError,
     ChannelSettings,
     Haul,
@@ -31,6 +30,7 @@ from monitor.channels.base import (
     parse_json,
     parse_time,
     redact_url,
+    round_robin,
     search_terms,
 )
 from monitor.models import FetchResult, Mention, Query
@@ -130,15 +130,7 @@ class Adapter:
         kinds: list[Kind] = ["link", "comment"] if self.settings.comments else ["link"]
         feeds = [_Feed(kind, q, _feed_state(states.get(f"{kind}:{q}"))) for kind in kinds]
         haul = _Haul()
-        warnings: list[str] = []
-        pending = list(feeds)
-        try:
-            while pending:
-                for feed in list(pending):
-                    if not self._step(feed, now, haul):
-                        pending.remove(feed)
-        except (BudgetExhausted, RateLimited) as exc:
-            warnings.append(str(exc))
+        warnings = round_robin(feeds, lambda feed: self._step(feed, now, haul))
         return FetchResult(
             mentions=tuple(haul.mentions.values()),
             cursor=json.dumps({f"{f.kind}:{f.q}": f.state for f in feeds}, sort_keys=True),
