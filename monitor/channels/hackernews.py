@@ -19,8 +19,8 @@ from monitor.channels.base import (
     ChannelError,
     ChannelSettings,
     HttpClient,
-    parse_time,
     search_terms,
+    time_or_none,
 )
 from monitor.models import FetchResult, Mention, Query
 from monitor.text import html_to_text
@@ -133,9 +133,8 @@ def parse_hit(hit: Any) -> Mention | None:
     when = hit.get("created_at_i", hit.get("created_at"))
     if not object_id or when is None:
         return None
-    try:
-        created_at = parse_time(when)
-    except (TypeError, ValueError, OverflowError, OSError):
+    created_at = time_or_none(when)
+    if created_at is None:
         return None
     if hit.get("comment_text"):
         text = html_to_text(hit["comment_text"])

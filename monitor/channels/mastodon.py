@@ -32,6 +32,7 @@ from monitor.channels.base import (
     parse_json,
     parse_time,
     search_terms,
+    time_or_none,
 )
 from monitor.models import FetchResult, Mention, Query
 from monitor.text import cap_text, html_to_text
@@ -360,9 +361,8 @@ def parse_status(status: Any, host: str) -> Mention | None:
     acct = account.get("acct")
     if not isinstance(acct, str) or not acct:
         return None
-    try:
-        created_at = parse_time(status.get("created_at"))
-    except (TypeError, ValueError, OverflowError, OSError):
+    created_at = time_or_none(status.get("created_at"))
+    if created_at is None:
         return None
     content, spoiler = status.get("content"), status.get("spoiler_text")
     parts = [

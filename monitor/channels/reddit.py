@@ -28,10 +28,10 @@ from monitor.channels.base import (
     RateLimited,
     load_cursor,
     parse_json,
-    parse_time,
     redact_url,
     round_robin,
     search_terms,
+    time_or_none,
 )
 from monitor.models import FetchResult, Mention, Query
 from monitor.text import cap_text, html_to_text
@@ -298,9 +298,8 @@ def parse_child(child: Any) -> Mention | None:
     fullname, permalink = data.get("name"), data.get("permalink")
     if not isinstance(fullname, str) or not isinstance(permalink, str):
         return None
-    try:
-        created_at = parse_time(data.get("created_utc"))
-    except (TypeError, ValueError, OverflowError, OSError):
+    created_at = time_or_none(data.get("created_utc"))
+    if created_at is None:
         return None
     if child["kind"] == "t3":
         title = data.get("title")

@@ -26,7 +26,7 @@ from monitor.channels.base import (
     RateLimited,
     load_cursor,
     parse_json,
-    parse_time,
+    time_or_none,
 )
 from monitor.models import FetchResult, Mention, Query
 from monitor.text import cap_text, html_to_text
@@ -243,9 +243,8 @@ def parse_item(item: Any, site: str) -> Mention | None:
     question_id, link = item.get("question_id"), item.get("link")
     if not isinstance(question_id, int) or not isinstance(link, str):
         return None
-    try:
-        created_at = parse_time(item.get("creation_date"))
-    except (TypeError, ValueError, OverflowError, OSError):
+    created_at = time_or_none(item.get("creation_date"))
+    if created_at is None:
         return None
     title, body = item.get("title"), item.get("body")
     parts = [html_to_text(v) if isinstance(v, str) else "" for v in (title, body)]
