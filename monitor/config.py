@@ -68,6 +68,9 @@ class BrandConfig:
     negative_below: float = -0.05
     positive_above: float = 0.05
     spike: SpikeSettings = field(default_factory=SpikeSettings)
+    # Per-brand settings for a channel, laid over the shared `channels:` block (e.g. the
+    # App Store apps or the RSS feeds that belong to this brand alone).
+    channel_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.terms:
@@ -203,6 +206,8 @@ class Config:
     database: Path
     brands: tuple[BrandConfig, ...]
     channels: dict[str, ChannelSettings]
+    # Resolved settings of every (brand, channel) poll: the shared block plus the brand's own.
+    polls: dict[tuple[str, str], ChannelSettings]
     teams: dict[str, TeamConfig]
     routes: tuple[RouteConfig, ...]
     email: EmailSettings | None
@@ -262,6 +267,7 @@ def load_config(path: Path | str, environ: dict[str, str] | None = None) -> Conf
     raw = build(_RawConfig, data, "", errors)
     channels_data = data.get("channels") if isinstance(data.get("channels"), dict) else {}
     channels = _build_channels(channels_data, raw.brands if raw else (), errors)
+    polls = _build_polls(channels_data, channels, raw.brands if raw else (), errors)
     if raw is not None:
         _check_references(raw, errors)
     if errors.items or raw is None:
@@ -274,6 +280,7 @@ def load_config(path: Path | str, environ: dict[str, str] | None = None) -> Conf
         database=database,
         brands=raw.brands,
         channels=channels,
+        polls=polls,
         teams=raw.teams,
         routes=raw.routes,
         email=raw.email,
@@ -319,9 +326,15 @@ def _build_channels(
         if name not in CHANNELS:
             errors.add(f"channels.{name}", "unknown channel", f"use one of: {', '.join(known)}")
             continue
-        settings = build(channel_module(name).Settings, block or {}, f"channels.{name}", errors)
+        own = Errors()
+        settings = build(channel_module(name).Settings, block or {}, f"channels.{name}", own)
         if settings is not None:
             channels[name] = settings
+        elif not all(name in b.channel_settings for b in brands if name in b.channels) or not any(
+            name in b.channels for b in brands
+        ):
+            # Unless every brand polling it completes it with its own channel_settings.
+            errors.items += own.items
     for i, brand in enumerate(brands):
         for j, name in enumerate(brand.channels):
             if name not in CHANNELS:
@@ -336,6 +349,37 @@ def _build_channels(
                 if settings is not None:
                     channels[name] = settings
     return channels
+
+
+def _build_polls(
+    blocks: dict[str, Any],
+    channels: dict[str, ChannelSettings],
+    brands: tuple[BrandConfig, ...],
+    errors: Errors,
+) -> dict[tuple[str, str], ChannelSettings]:
+    polls: dict[tuple[str, str], ChannelSettings] = {}
+    for i, brand in enumerate(brands):
+        for name in brand.channel_settings:
+            if name not in brand.channels:
+                errors.add(
+                    f"brands[{i}].channel_settings.{name}",
+                    f"{name!r} is not among this brand's channels",
+                    f"add it to brands[{i}].channels or remove this block",
+                )
+        for name in brand.channels:
+            if name not in CHANNELS:
+                continue  # already reported
+            override = brand.channel_settings.get(name)
+            if override is None:
+                if name in channels:  # else its block's errors are already reported
+                    polls[brand.name, name] = channels[name]
+                continue
+            merged = {**(blocks.get(name) or {}), **override}
+            path = f"brands[{i}].channel_settings.{name}"
+            settings = build(channel_module(name).Settings, merged, path, errors)
+            if settings is not None:
+                polls[brand.name, name] = settings
+    return polls
 
 
 def _check_references(raw: _RawConfig, errors: Errors) -> None:

@@ -109,7 +109,7 @@ class Daemon:
     def schedule(self, scheduler: BaseScheduler) -> None:
         now = self.clock()
         for i, (brand, channel) in enumerate(self.poller.jobs()):
-            every = self.config.channels[channel].every
+            every = self.config.polls[brand, channel].every
             scheduler.add_job(
                 self.poller.poll,
                 IntervalTrigger(seconds=every.total_seconds(), jitter=_jitter(every)),

@@ -70,7 +70,7 @@ class Poller:
         self.adapters: dict[tuple[str, str], Channel] = {}
         for brand in config.brands:
             for name in brand.channels:
-                settings = config.channels[name]
+                settings = config.polls[brand.name, name]
                 http = HttpClient(name, settings, sleep=sleep, clock=clock)
                 self.adapters[brand.name, name] = channel_module(name).Adapter(settings, http)
 

@@ -148,3 +148,46 @@ def test_route_matching_an_unknown_channel_or_topic_is_rejected(
         + "teams:\n  t: {console: {}}\nroutes:\n  - {match: {channel: app_store}, team: t}\n  - {team: t}\n"
     )
     assert_one_error(path, "routes[0].match.channel: no channel named 'app_store'", "appstore")
+
+
+TWO_APPS = """\
+brands:
+  - name: Acme
+    terms: [acme]
+    channels: [appstore]
+    channel_settings: {appstore: {apps: ["111"]}}
+  - name: Globex
+    terms: [globex]
+    channels: [appstore]
+    channel_settings: {appstore: {apps: ["222"], countries: [gb]}}
+channels:
+  appstore: {countries: [us], every: 1h}
+"""
+
+
+def test_a_brand_can_lay_its_own_channel_settings_over_the_shared_block(
+    write_config: Callable[[str], Path],
+) -> None:
+    config = load_config(write_config(TWO_APPS))
+    acme, globex = config.polls["Acme", "appstore"], config.polls["Globex", "appstore"]
+    assert (acme.apps, acme.countries, acme.every) == (("111",), ("us",), timedelta(hours=1))  # type: ignore[attr-defined]
+    assert (globex.apps, globex.countries) == (("222",), ("gb",))  # type: ignore[attr-defined]
+
+
+def test_channel_settings_for_a_channel_the_brand_does_not_poll_is_rejected(
+    write_config: Callable[[str], Path],
+) -> None:
+    path = write_config(MINIMAL + "    channel_settings: {rss: {feeds: ['https://e.example/f']}}\n")
+    assert_one_error(path, "brands[0].channel_settings.rss", "not among this brand's channels")
+
+
+def test_a_typo_in_brand_channel_settings_names_its_path(
+    write_config: Callable[[str], Path],
+) -> None:
+    path = write_config(TWO_APPS.replace('apps: ["222"]', 'appps: ["222"]'))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.errors[0].startswith(
+        "brands[1].channel_settings.appstore.appps: unknown key"
+    )
+    assert "did you mean 'apps'?" in caught.value.errors[0]
