@@ -75,9 +75,16 @@ def test_a_resent_digest_keeps_its_message_id(smtp_server: Callable[..., Server]
     sender.send_digest(make_digest())
     sender.send_digest(make_digest())
     ids = [server.recorder.received(i)["Message-ID"] for i in range(2)]
-    assert ids == ["<digest-cx-2026-W47@monitor>"] * 2
+    assert ids == ["<digest-cx-2026-W47-1795424400@monitor>"] * 2
     other_week = make_digest(week="2026-W48")
     assert sender.build_digest_message(other_week)["Message-ID"] != ids[0]
+
+
+def test_a_digest_built_again_gets_a_new_message_id() -> None:
+    sender = notifier(1)
+    rebuilt = make_digest(generated_at=datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
+    first = sender.build_digest_message(make_digest())["Message-ID"]
+    assert sender.build_digest_message(rebuilt)["Message-ID"] != first
 
 
 def test_a_brand_name_cannot_add_headers_to_the_digest_email(

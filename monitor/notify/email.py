@@ -54,9 +54,10 @@ def message_id(key: str) -> str:
 
 
 def digest_key(digest: Digest) -> str:
-    """`digest-<team>-<week>`: one key per team and week, so a resent digest keeps its
-    Message-ID and a mail client shows it as the same message."""
-    return f"digest-{digest.team}-{digest.week}"
+    """`digest-<team>-<week>-<built>`: the outbox resends the same built digest after a crash,
+    so a repeat keeps its Message-ID; a digest built again (`monitor digest --send`) is a new
+    message that mail systems must not drop as a duplicate of the scheduled one."""
+    return f"digest-{digest.team}-{digest.week}-{int(digest.generated_at.timestamp())}"
 
 
 def render_email(alert: Alert, tz: tzinfo = UTC) -> tuple[str, str, str]:
