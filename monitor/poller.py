@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from monitor.channels import channel_module
 from monitor.channels.base import Channel, ChannelError, HttpClient, redact_text
@@ -16,6 +16,7 @@ from monitor.sentiment import Scorer
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
+MAX_BACKOFF = timedelta(hours=1)
 
 
 def star_label(score: Score, rating: int | None) -> Score:
@@ -77,10 +78,29 @@ class Poller:
     def jobs(self) -> list[tuple[str, str]]:
         return list(self.adapters)
 
-    def poll(self, brand: str, channel: str) -> PollReport:
+    def backing_off(self, brand: str, channel: str, now: datetime) -> bool:
+        """After consecutive failures a source is polled every 2, 4, 8... intervals (at most 1h).
+
+        A source that is down is not hammered at every interval, and one that comes back is
+        polled again within the hour.
+        """
+        failures, last = self.store.failures(brand, channel)
+        if failures < 2 or last is None:
+            return False
+        every = self.config.polls[brand, channel].every
+        wait = min(every * 2 ** (failures - 1), max(every, MAX_BACKOFF))
+        return now < last + wait - every * 0.1  # the scheduler's jitter may fire a bit early
+
+    def poll(self, brand: str, channel: str, *, force: bool = False) -> PollReport:
+        """Poll once. Unless `force`, a source failing again and again is polled less often."""
         adapter = self.adapters[brand, channel]
         pipeline = self.pipelines[brand]
         now = self.clock()
+        if not force and self.backing_off(brand, channel, now):
+            log.info("poll_backing_off brand=%s channel=%s", brand, channel)
+            return PollReport(
+                brand, channel, 0, 0, 0, 0, error="backing off after repeated failures"
+            )
         try:
             cursor = self.store.get_cursor(brand, channel)
             result = adapter.fetch(Query(brand, pipeline.brand.terms), cursor, now)
@@ -120,7 +140,7 @@ class Poller:
         return PollReport(brand, channel, 0, 0, 0, 0, error=error)
 
     def poll_all(self) -> list[PollReport]:
-        return [self.poll(brand, channel) for brand, channel in self.jobs()]
+        return [self.poll(brand, channel, force=True) for brand, channel in self.jobs()]
 
     def close(self) -> None:
         for adapter in self.adapters.values():

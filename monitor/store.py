@@ -734,6 +734,16 @@ class Store(SpikeQueries, AlertingStore, DigestQueries):
                 (brand, channel, ts(now), error[:1000], ts(now)),
             )
 
+    def failures(self, brand: str, channel: str) -> tuple[int, datetime | None]:
+        """Consecutive failed polls of (brand, channel) and when the last one failed."""
+        rows = self.query(
+            "SELECT failures, last_error_at FROM poll_state WHERE brand = ? AND channel = ?",
+            (brand, channel),
+        )
+        if not rows or not rows[0]["failures"]:
+            return 0, None
+        return rows[0]["failures"], from_ts(rows[0]["last_error_at"])
+
     def poll_states(self) -> list[PollState]:
         rows = self.query(
             "SELECT p.*, (SELECT count(*) FROM mentions m WHERE m.brand = p.brand "

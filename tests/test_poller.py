@@ -1,0 +1,54 @@
+"""The poller: a source that keeps failing is polled less often, and recovers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from pytest_httpserver import HTTPServer
+
+from monitor.config import load_config
+from monitor.poller import Poller
+from monitor.store import Store
+from tests.conftest import FixedClock
+
+
+def test_a_failing_source_backs_off_and_is_polled_again_when_due(
+    httpserver: HTTPServer, write_config: Callable[[str], Path], clock: FixedClock
+) -> None:
+    httpserver.expect_request("/api/v1/search_by_date").respond_with_data("gone", status=404)
+    config = load_config(
+        write_config(
+            "brands:\n  - {name: Apple, terms: [apple]}\n"
+            f"channels:\n  hackernews: {{base_url: '{httpserver.url_for('')}', every: 5m}}\n"
+        )
+    )
+    with Store(config.database) as store:
+        poller = Poller(config, store, clock=clock, sleep=lambda s: None)
+        attempts = []
+        for _ in range(6):  # the scheduler fires every 5 minutes
+            report = poller.poll("Apple", "hackernews")
+            attempts.append(report.error != "backing off after repeated failures")
+            clock.advance(minutes=5)
+        poller.close()
+    # Fails at 0 and 5 min; then waits 2 intervals (10 min), then 4 (20 min).
+    assert attempts == [True, True, False, True, False, False]
+    assert len(httpserver.log) == 3
+
+
+def test_poll_once_ignores_the_backoff(
+    httpserver: HTTPServer, write_config: Callable[[str], Path], clock: FixedClock
+) -> None:
+    httpserver.expect_request("/api/v1/search_by_date").respond_with_data("gone", status=404)
+    config = load_config(
+        write_config(
+            "brands:\n  - {name: Apple, terms: [apple]}\n"
+            f"channels:\n  hackernews: {{base_url: '{httpserver.url_for('')}'}}\n"
+        )
+    )
+    with Store(config.database) as store:
+        poller = Poller(config, store, clock=clock)
+        for _ in range(3):
+            poller.poll_all()
+        poller.close()
+    assert len(httpserver.log) == 3
