@@ -428,6 +428,14 @@ def _check_references(raw: _RawConfig, errors: Errors) -> None:
                         f"no {field_name} named {value!r}",
                         f"use one of: {', '.join(sorted(allowed)) or '(none configured)'}",
                     )
+        for field_name in ("channel", "topic"):
+            wanted = getattr(route.match, field_name) if route.match else None
+            if wanted and not any(field_name in b.spike.scopes for b in raw.brands):
+                errors.add(
+                    f"routes[{i}].match.{field_name}",
+                    f"no brand detects per-{field_name} incidents, so this route never matches",
+                    f"add {field_name} to a brand's spike.scopes, e.g. spike: {{scopes: [{field_name}]}}",
+                )
         if route.team not in raw.teams:
             errors.add(
                 f"routes[{i}].team",

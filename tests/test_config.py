@@ -145,6 +145,7 @@ def test_route_matching_an_unknown_channel_or_topic_is_rejected(
 ) -> None:
     path = write_config(
         MINIMAL
+        + "    spike: {scopes: [channel]}\n"
         + "teams:\n  t: {console: {}}\nroutes:\n  - {match: {channel: app_store}, team: t}\n  - {team: t}\n"
     )
     assert_one_error(path, "routes[0].match.channel: no channel named 'app_store'", "appstore")
@@ -191,3 +192,16 @@ def test_a_typo_in_brand_channel_settings_names_its_path(
         "brands[1].channel_settings.appstore.appps: unknown key"
     )
     assert "did you mean 'apps'?" in caught.value.errors[0]
+
+
+def test_route_by_channel_without_any_brand_detecting_per_channel_is_rejected(
+    write_config: Callable[[str], Path],
+) -> None:
+    path = write_config(
+        MINIMAL
+        + "    channels: [hackernews, rss]\n"
+        + "teams:\n  t: {console: {}}\nroutes:\n  - {match: {channel: rss}, team: t}\n  - {team: t}\n"
+    )
+    assert_one_error(
+        path, "routes[0].match.channel: no brand detects per-channel incidents", "scopes"
+    )

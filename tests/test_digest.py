@@ -28,7 +28,7 @@ LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")
 CONFIG = """\
 brands:
-  - {name: Acme, terms: [acme], channels: [hackernews, reddit], topics: {billing: [refund], outage: [down]}}
+  - {name: Acme, terms: [acme], channels: [hackernews, reddit], topics: {billing: [refund], outage: [down]}, spike: {scopes: [topic]}}
   - {name: Other, terms: [other]}
 channels:
   reddit: {user_agent: "monitor-test/0.1 (by u/acme)"}
