@@ -268,6 +268,14 @@ def parse_json(response: httpx.Response, channel: str) -> Any:
         ) from None
 
 
+def json_or_none(response: httpx.Response) -> Any:
+    """The body as JSON, or None when it is not (an error page, a cut-off answer)."""
+    try:
+        return json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
 def _short_body(response: httpx.Response) -> str:
     return " ".join(response.text[:200].split()) or "(empty body)"
 

@@ -25,6 +25,7 @@ from monitor.channels.base import (
     Haul,
     HttpClient,
     RateLimited,
+    json_or_none,
     load_cursor,
     parse_json,
     round_robin,
@@ -208,10 +209,7 @@ class Adapter:
         self._note_limits(response, now)
         if response.status_code == 429:
             raise RateLimited(_pause_message(self._resume_at or now))
-        try:
-            body = json.loads(response.content)
-        except ValueError:
-            body = None
+        body = json_or_none(response)
         token = body.get("accessJwt") if isinstance(body, dict) else None
         if response.status_code >= 400 or not isinstance(token, str) or not token:
             raise AuthError(
@@ -258,10 +256,7 @@ def _xrpc_error(response: httpx.Response) -> str:
     """The `error` name of an XRPC error body, or '' (it is never the request's secret)."""
     if response.status_code < 400:
         return ""
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        return ""
+    body = json_or_none(response)
     error = body.get("error") if isinstance(body, dict) else None
     return error[:60] if isinstance(error, str) else ""
 

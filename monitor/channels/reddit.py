@@ -26,6 +26,7 @@ from monitor.channels.base import (
     Haul,
     HttpClient,
     RateLimited,
+    json_or_none,
     load_cursor,
     parse_json,
     redact_url,
@@ -221,10 +222,7 @@ class Adapter:
             },
             ok_statuses=(400, 401, 403),
         )
-        try:
-            body = json.loads(response.content)
-        except ValueError:
-            body = None
+        body = json_or_none(response)
         token = body.get("access_token") if isinstance(body, dict) else None
         if response.status_code >= 400 or not isinstance(token, str) or not token:
             raise AuthError(
