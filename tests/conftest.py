@@ -41,6 +41,24 @@ def algolia_page(hits: list[dict[str, Any]], page: int, per_page: int) -> dict[s
     }
 
 
+def slack_texts(payload: dict[str, Any]) -> list[str]:
+    """Every string Slack would parse as text in the payload, fallback included."""
+    found: list[str] = [payload["text"]]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("text"), str):
+                found.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(payload["blocks"])
+    return found
+
+
 class FixedClock:
     """A clock tests move by hand."""
 

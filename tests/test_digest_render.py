@@ -34,6 +34,7 @@ from monitor.models import (
     Sentiment,
 )
 from monitor.notify.slack import FIELD_LIMIT, HEADER_LIMIT, MAX_BLOCKS, MAX_FIELDS, SECTION_LIMIT
+from tests.conftest import slack_texts
 
 LONDON = ZoneInfo("Europe/London")
 START = datetime(2026, 11, 16, tzinfo=LONDON)  # Monday of 2026-W47
@@ -134,24 +135,6 @@ def empty_digest() -> Digest:
 def png_size(data: bytes) -> tuple[int, int]:
     width, height = struct.unpack(">II", data[16:24])  # the IHDR chunk comes first
     return width, height
-
-
-def slack_texts(payload: dict[str, Any]) -> list[str]:
-    """Every string Slack would parse as text in the payload, fallback included."""
-    found: list[str] = [payload["text"]]
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if isinstance(node.get("text"), str):
-                found.append(node["text"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(payload["blocks"])
-    return found
 
 
 # -- wording and figures ------------------------------------------------------------------------

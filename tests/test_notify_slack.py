@@ -15,6 +15,7 @@ from monitor.config import SlackReceiver
 from monitor.notify.base import DeliveryError
 from monitor.notify.slack import SlackNotifier
 from monitor.validate import Secret
+from tests.conftest import slack_texts
 from tests.test_notify_render import HOSTILE, make_alert, mention, resolved_alert
 
 HOOK_PATH = "/services/T0001/B0001/hooksecretXYZ"
@@ -47,24 +48,6 @@ def sent_json(httpserver: HTTPServer, index: int = 0) -> dict[str, Any]:
     return json.loads(request.get_data())
 
 
-def all_texts(payload: dict[str, Any]) -> list[str]:
-    """Every string Slack would parse as text in the payload, fallback included."""
-    found: list[str] = [payload["text"]]
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if isinstance(node.get("text"), str):
-                found.append(node["text"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(payload["blocks"])
-    return found
-
-
 def expect_hook(httpserver: HTTPServer) -> Any:
     return httpserver.expect_request(HOOK_PATH, method="POST")
 
@@ -93,7 +76,7 @@ def test_alert_shows_count_ratio_and_top_five_mentions(
 ) -> None:
     expect_hook(httpserver).respond_with_data("ok")
     webhook.send_alert(make_alert())
-    text = "\n".join(all_texts(sent_json(httpserver)))
+    text = "\n".join(slack_texts(sent_json(httpserver)))
     assert "*Negative mentions*\n42 in 1 h (expected 3.5)" in text
     assert "*Ratio*\n12.0× expected" in text
     assert "<https://news.ycombinator.com/item?id=1006|Open on news.ycombinator.com>" in text
@@ -324,7 +307,7 @@ def test_hostile_mention_arrives_inert_in_slack(
 ) -> None:
     expect_hook(httpserver).respond_with_data("ok")
     webhook.send_alert(make_alert(top_mentions=(HOSTILE,)))
-    texts = all_texts(sent_json(httpserver))
+    texts = slack_texts(sent_json(httpserver))
     joined = "\n".join(texts)
     for live in ("<!channel>", "<@U123>", "<http://evil.example|click>", "<script>", "\x1b"):
         assert live not in joined
@@ -363,7 +346,7 @@ def test_blocks_stay_within_slack_limits_for_huge_input(
             assert len(block["elements"]) <= 10
             assert all(len(e["text"]) <= 3000 for e in block["elements"])
     assert len(payload["text"]) <= 40000
-    assert all(not re.search(r"&[a-z]*$", t.rstrip("…")) for t in all_texts(payload))
+    assert all(not re.search(r"&[a-z]*$", t.rstrip("…")) for t in slack_texts(payload))
 
 
 def test_resolve_message_shows_duration_and_peak(
@@ -373,7 +356,7 @@ def test_resolve_message_shows_duration_and_peak(
     webhook.send_alert(resolved_alert())
     payload = sent_json(httpserver)
     assert payload["blocks"][0]["text"]["text"].startswith("✅ Resolved")
-    joined = "\n".join(all_texts(payload))
+    joined = "\n".join(slack_texts(payload))
     assert "lasted 2 h 15 min" in joined and "*Peak ratio*\n14.2× expected" in joined
 
 
