@@ -169,6 +169,20 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_core, _v2_alert
 
 # -- spike detection -----------------------------------------------------------------------
 
+
+class _Connection:
+    """The connection and lock the query groups below share; Store opens them."""
+
+    conn: sqlite3.Connection
+    lock: threading.RLock
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+        with self.lock:
+            cur = self.conn.execute(sql, params)
+            cols = [c[0] for c in cur.description]
+            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+
 _SCOPES = {
     "brand": ("FROM mentions m WHERE m.brand = :brand", "m"),
     "channel": ("FROM mentions m WHERE m.brand = :brand AND m.channel = :value", "m"),
@@ -186,11 +200,8 @@ def _scoped(kind: str, condition: str) -> str:
     return f"{base} AND {alias}.label = 'negative' AND " + condition.replace("@", alias + ".")
 
 
-class SpikeQueries:
+class SpikeQueries(_Connection):
     """Read-only queries the detector needs, per (brand, scope). Mixed into Store."""
-
-    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
-        raise NotImplementedError
 
     def negative_sum(
         self, brand: str, kind: str, value: str, start: datetime, end: datetime, weighted: bool
@@ -263,13 +274,8 @@ class SpikeQueries:
         return [(r["topic"], r["n"]) for r in self.query(sql, params)]
 
 
-class AlertingStore:
+class AlertingStore(_Connection):
     """Incidents and the outbox. Mixed into Store; callers group writes in `transaction()`."""
-
-    conn: sqlite3.Connection
-
-    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
-        raise NotImplementedError
 
     def open_incident(self, brand: str, kind: str, value: str) -> Incident | None:
         rows = self.query(
@@ -477,13 +483,8 @@ def _digest_where(scope: DigestScope, start: datetime, end: datetime, params: li
     return " AND ".join(where)
 
 
-class DigestQueries:
+class DigestQueries(_Connection):
     """Aggregates for the weekly digest, computed in SQL over index ranges. Mixed into Store."""
-
-    conn: sqlite3.Connection
-
-    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
-        raise NotImplementedError
 
     def digest_sentiment(self, scope: DigestScope, start: datetime, end: datetime) -> Sentiment:
         params: list[Any] = []
@@ -651,12 +652,6 @@ class Store(SpikeQueries, AlertingStore, DigestQueries):
                 self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
-
-    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
-        with self.lock:
-            cur = self.conn.execute(sql, params)
-            cols = [c[0] for c in cur.description]
-            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
     # -- polling ---------------------------------------------------------------------------
 
