@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -87,8 +88,8 @@ def test_second_daemon_on_the_same_database_is_refused(tmp_path: Path) -> None:
 def test_lock_is_free_again_after_release(tmp_path: Path) -> None:
     with DaemonLock(tmp_path / "m.db"):
         pass
-    with DaemonLock(tmp_path / "m.db"):
-        pass
+    with DaemonLock(tmp_path / "m.db") as again:
+        assert again.path.read_text() == str(os.getpid())
 
 
 def test_sigterm_stops_the_daemon_cleanly_after_its_poll(
