@@ -1,0 +1,80 @@
+"""What every query group shares: the connection and its lock, time columns, row conversion."""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from monitor.models import StoredMention
+
+Row = dict[str, Any]
+Params = Sequence[Any] | dict[str, Any]
+
+
+def ts(when: datetime) -> int:
+    return int(when.timestamp())
+
+
+def from_ts(value: int | float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def at(value: int | float) -> datetime:
+    """A NOT NULL time column as a datetime."""
+    return datetime.fromtimestamp(value, UTC)
+
+
+def reach_weight(reach: float | None) -> float:
+    """How much one mention counts with `weight: reach`: log(1 + reach), at least 1."""
+    return max(1.0, math.log1p(max(0.0, reach or 0.0)))
+
+
+class Connection:
+    """The connection and lock the query groups share; Store opens them."""
+
+    conn: sqlite3.Connection
+    lock: threading.RLock
+
+    def query(self, sql: str, params: Params = ()) -> list[Row]:
+        with self.lock:
+            cur = self.conn.execute(sql, params)
+            cols = [c[0] for c in cur.description]
+            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception. Re-entrant."""
+        with self.lock:
+            if self.conn.in_transaction:
+                yield self.conn
+                return
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+
+def stored_mention(r: Row) -> StoredMention:
+    return StoredMention(
+        brand=r["brand"],
+        channel=r["channel"],
+        native_id=r["native_id"],
+        url=r["url"] or "",
+        author=r["author"] or "",
+        author_reach=r["author_reach"],
+        text=r["text"],
+        created_at=at(r["created_at"]),
+        compound=r["compound"],
+        label=r["label"],
+        topics=tuple(json.loads(r["topics"] or "[]")),
+        rating=r["rating"],
+    )

@@ -1,0 +1,307 @@
+"""Mentions: polls with their cursors, the reads that export them, the queries detection needs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from monitor.models import Scored, StoredMention
+from monitor.store.base import Connection, Row, from_ts, reach_weight, stored_mention, ts
+from monitor.text import cap_text
+
+
+@dataclass(frozen=True, slots=True)
+class PollState:
+    brand: str
+    channel: str
+    cursor: str | None
+    last_poll_at: datetime | None
+    last_ok_at: datetime | None
+    last_error: str | None
+    failures: int
+    stored_total: int
+    skipped_total: int
+    mentions: int
+
+
+_SCOPES = {
+    "brand": ("FROM mentions m WHERE m.brand = :brand", "m"),
+    "channel": ("FROM mentions m WHERE m.brand = :brand AND m.channel = :value", "m"),
+    "topic": (
+        "FROM mention_topics t JOIN mentions m ON m.brand = t.brand AND m.channel = t.channel "
+        "AND m.native_id = t.native_id WHERE t.brand = :brand AND t.topic = :value",
+        "t",
+    ),
+}
+
+
+def _scoped(kind: str, condition: str) -> str:
+    """The scope's FROM/WHERE plus `condition`, with label/time on the indexed table."""
+    base, alias = _SCOPES[kind]
+    return f"{base} AND {alias}.label = 'negative' AND " + condition.replace("@", alias + ".")
+
+
+class SpikeQueries(Connection):
+    """Read-only queries the detector needs, per (brand, scope). Mixed into Store."""
+
+    def negative_sum(
+        self, brand: str, kind: str, value: str, start: datetime, end: datetime, weighted: bool
+    ) -> float:
+        """Negative mentions (or their reach weights) created in [start, end)."""
+        what = "m.weight" if weighted else "1"
+        sql = f"SELECT coalesce(sum({what}), 0) AS n " + _scoped(
+            kind, "@created_at >= :start AND @created_at < :end"
+        )
+        params = {"brand": brand, "value": value, "start": ts(start), "end": ts(end)}
+        return float(self.query(sql, params)[0]["n"])
+
+    def negative_sums_by_day(
+        self,
+        brand: str,
+        kind: str,
+        value: str,
+        now: datetime,
+        window_s: int,
+        days: int,
+        weighted: bool,
+    ) -> dict[int, float]:
+        """{k: sum} for the same window of the day k days ago (k = 1..days); absent = 0."""
+        what = "m.weight" if weighted else "1"
+        sql = (
+            f"SELECT (:now - @created_at) / 86400 AS k, sum({what}) AS n "
+            + _scoped(
+                kind,
+                "@created_at > :oldest AND @created_at <= :newest "
+                "AND (:now - @created_at) % 86400 < :window",
+            )
+            + " GROUP BY k"
+        ).replace("@", "t." if kind == "topic" else "m.")
+        now_s = ts(now)
+        params = {
+            "brand": brand,
+            "value": value,
+            "now": now_s,
+            "window": window_s,
+            "oldest": now_s - days * 86400 - window_s,
+            "newest": now_s - 86400,
+        }
+        return {int(r["k"]): float(r["n"]) for r in self.query(sql, params) if 1 <= r["k"] <= days}
+
+    def first_mention_at(self, brand: str) -> datetime | None:
+        rows = self.query("SELECT min(created_at) AS t FROM mentions WHERE brand = ?", (brand,))
+        return from_ts(rows[0]["t"])
+
+    def negative_evidence(
+        self, brand: str, kind: str, value: str, start: datetime, end: datetime, limit: int = 5
+    ) -> list[StoredMention]:
+        """The most negative mentions in the window, heavier reach first among equals."""
+        sql = "SELECT m.* " + _scoped(kind, "@created_at >= :start AND @created_at < :end")
+        sql += f" ORDER BY m.compound ASC, m.weight DESC, m.created_at DESC LIMIT {int(limit)}"
+        params = {"brand": brand, "value": value, "start": ts(start), "end": ts(end)}
+        return [stored_mention(r) for r in self.query(sql, params)]
+
+    def negative_topics(
+        self, brand: str, kind: str, value: str, start: datetime, end: datetime, limit: int = 5
+    ) -> list[tuple[str, int]]:
+        sql = (
+            "SELECT x.topic AS topic, count(*) AS n FROM mention_topics x WHERE x.brand = :brand "
+            "AND x.label = 'negative' AND x.created_at >= :start AND x.created_at < :end "
+            "AND EXISTS (SELECT 1 "
+            + _scoped(kind, "@created_at >= :start AND @created_at < :end")
+            + " AND m.channel = x.channel AND m.native_id = x.native_id)"
+            f" GROUP BY x.topic ORDER BY n DESC, x.topic LIMIT {int(limit)}"
+        )
+        params = {"brand": brand, "value": value, "start": ts(start), "end": ts(end)}
+        return [(r["topic"], r["n"]) for r in self.query(sql, params)]
+
+
+class MentionStore(SpikeQueries):
+    """Polls, cursors and mention reads. Mixed into Store."""
+
+    def get_cursor(self, brand: str, channel: str) -> str | None:
+        rows = self.query(
+            "SELECT cursor FROM poll_state WHERE brand = ? AND channel = ?", (brand, channel)
+        )
+        return rows[0]["cursor"] if rows else None
+
+    def save_poll(
+        self,
+        brand: str,
+        channel: str,
+        scored: Sequence[Scored],
+        cursor: str | None,
+        skipped: int,
+        now: datetime,
+        warning: str | None = None,
+        before_commit: Callable[[], None] | None = None,
+    ) -> int:
+        """Store a poll's mentions and its cursor in one transaction; return how many were new.
+
+        A mention already stored is left untouched, so repeating a poll changes nothing.
+        `before_commit` exists for tests that prove a crash leaves neither mentions nor cursor.
+        """
+        fetched = ts(now)
+        rows = [_mention_row(s, fetched) for s in scored]
+        topic_rows = [
+            (
+                s.brand,
+                topic,
+                s.mention.channel,
+                s.mention.native_id,
+                ts(s.mention.created_at),
+                s.score.label,
+            )
+            for s in scored
+            for topic in s.topics
+        ]
+        with self.transaction() as conn:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO mentions (brand, channel, native_id, url, author, "
+                "author_reach, text, lang, rating, created_at, fetched_at, compound, pos, neu, neg, "
+                "label, topics, weight) VALUES (:brand, :channel, :native_id, :url, :author, "
+                ":author_reach, :text, :lang, :rating, :created_at, :fetched_at, :compound, :pos, "
+                ":neu, :neg, :label, :topics, :weight)",
+                rows,
+            )
+            stored = conn.total_changes - before
+            conn.executemany(
+                "INSERT OR IGNORE INTO mention_topics VALUES (?, ?, ?, ?, ?, ?)", topic_rows
+            )
+            conn.execute(
+                "INSERT INTO poll_state (brand, channel, cursor, last_poll_at, last_ok_at, "
+                "last_error, failures, stored_total, skipped_total) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?) "
+                "ON CONFLICT (brand, channel) DO UPDATE SET cursor = excluded.cursor, "
+                "last_poll_at = excluded.last_poll_at, last_ok_at = excluded.last_ok_at, "
+                "last_error = excluded.last_error, failures = 0, "
+                "stored_total = stored_total + excluded.stored_total, "
+                "skipped_total = skipped_total + excluded.skipped_total",
+                (brand, channel, cursor, fetched, fetched, warning, stored, skipped),
+            )
+            if before_commit is not None:
+                before_commit()
+        return stored
+
+    def record_poll_error(self, brand: str, channel: str, error: str, now: datetime) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO poll_state (brand, channel, last_poll_at, last_error, last_error_at, failures) "
+                "VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (brand, channel) DO UPDATE SET "
+                "last_poll_at = excluded.last_poll_at, last_error = excluded.last_error, "
+                "last_error_at = excluded.last_error_at, failures = failures + 1",
+                (brand, channel, ts(now), error[:1000], ts(now)),
+            )
+
+    def failures(self, brand: str, channel: str) -> tuple[int, datetime | None]:
+        """Consecutive failed polls of (brand, channel) and when the last one failed."""
+        rows = self.query(
+            "SELECT failures, last_error_at FROM poll_state WHERE brand = ? AND channel = ?",
+            (brand, channel),
+        )
+        if not rows or not rows[0]["failures"]:
+            return 0, None
+        return rows[0]["failures"], from_ts(rows[0]["last_error_at"])
+
+    def poll_states(self) -> list[PollState]:
+        rows = self.query(
+            "SELECT p.*, (SELECT count(*) FROM mentions m WHERE m.brand = p.brand "
+            "AND m.channel = p.channel) AS mentions FROM poll_state p ORDER BY p.brand, p.channel"
+        )
+        return [
+            PollState(
+                brand=r["brand"],
+                channel=r["channel"],
+                cursor=r["cursor"],
+                last_poll_at=from_ts(r["last_poll_at"]),
+                last_ok_at=from_ts(r["last_ok_at"]),
+                last_error=r["last_error"],
+                failures=r["failures"] or 0,
+                stored_total=r["stored_total"] or 0,
+                skipped_total=r["skipped_total"] or 0,
+                mentions=r["mentions"],
+            )
+            for r in rows
+        ]
+
+    # -- reading mentions ------------------------------------------------------------------
+
+    def mentions(
+        self,
+        *,
+        brand: str | None = None,
+        channel: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        label: str | None = None,
+        order: str = "newest",
+        limit: int | None = None,
+    ) -> list[StoredMention]:
+        where: list[str] = ["1 = 1"]
+        params: list[Any] = []
+        for column, value in (("brand", brand), ("channel", channel), ("label", label)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if since is not None:
+            where.append("created_at >= ?")
+            params.append(ts(since))
+        if until is not None:
+            where.append("created_at < ?")
+            params.append(ts(until))
+        orders = {"newest": "created_at DESC", "most_negative": "compound ASC, created_at DESC"}
+        sql = f"SELECT * FROM mentions WHERE {' AND '.join(where)} ORDER BY {orders[order]}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [stored_mention(r) for r in self.query(sql, params)]
+
+    def purge(self, mentions_before: datetime, messages_before: datetime) -> dict[str, int]:
+        """Delete mentions (and their topics) older than the retention, and old finished messages."""
+        with self.transaction() as conn:
+            counts = {
+                "mentions": conn.execute(
+                    "DELETE FROM mentions WHERE created_at < ?", (ts(mentions_before),)
+                ).rowcount,
+                "mention_topics": conn.execute(
+                    "DELETE FROM mention_topics WHERE created_at < ?", (ts(mentions_before),)
+                ).rowcount,
+                "outbox": conn.execute(
+                    "DELETE FROM outbox WHERE status IN ('sent', 'dead') AND created_at < ?",
+                    (ts(messages_before),),
+                ).rowcount,
+            }
+        return counts
+
+    def label_counts(self, brand: str | None = None) -> dict[str, int]:
+        sql = "SELECT label, count(*) AS n FROM mentions"
+        params: list[Any] = []
+        if brand is not None:
+            sql += " WHERE brand = ?"
+            params.append(brand)
+        return {r["label"]: r["n"] for r in self.query(sql + " GROUP BY label", params)}
+
+
+def _mention_row(s: Scored, fetched: int) -> Row:
+    m = s.mention
+    return {
+        "brand": s.brand,
+        "channel": m.channel,
+        "native_id": m.native_id,
+        "url": m.url,
+        "author": m.author,
+        "author_reach": m.author_reach,
+        "text": cap_text(m.text),
+        "lang": m.lang,
+        "rating": m.rating,
+        "created_at": ts(m.created_at),
+        "fetched_at": fetched,
+        "compound": s.score.compound,
+        "pos": s.score.pos,
+        "neu": s.score.neu,
+        "neg": s.score.neg,
+        "label": s.score.label,
+        "topics": json.dumps(list(s.topics)),
+        "weight": reach_weight(m.author_reach),
+    }

@@ -1,0 +1,146 @@
+"""Tables, indexes and forward migrations. Each migration is idempotent and runs in the caller's
+transaction, so a crash mid-way leaves the previous version and the next open re-runs it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+from monitor.store.base import reach_weight
+
+
+def _v1_core(db: sqlite_utils.Database) -> None:
+    db.table("mentions").create(
+        {
+            "brand": str,
+            "channel": str,
+            "native_id": str,
+            "url": str,
+            "author": str,
+            "author_reach": float,
+            "text": str,
+            "lang": str,
+            "rating": int,
+            "created_at": int,
+            "fetched_at": int,
+            "compound": float,
+            "pos": float,
+            "neu": float,
+            "neg": float,
+            "label": str,
+            "topics": str,
+        },
+        pk=("brand", "channel", "native_id"),
+        not_null=("brand", "channel", "native_id", "text", "created_at", "label"),
+        if_not_exists=True,
+    )
+    db.table("mentions").create_index(["brand", "created_at"], if_not_exists=True)
+    db.table("mentions").create_index(["brand", "label", "created_at"], if_not_exists=True)
+    db.table("mentions").create_index(
+        ["brand", "channel", "label", "created_at"], if_not_exists=True
+    )
+    db.table("mention_topics").create(
+        {
+            "brand": str,
+            "topic": str,
+            "channel": str,
+            "native_id": str,
+            "created_at": int,
+            "label": str,
+        },
+        pk=("brand", "topic", "channel", "native_id"),
+        if_not_exists=True,
+    )
+    db.table("mention_topics").create_index(
+        ["brand", "topic", "label", "created_at"], if_not_exists=True
+    )
+    db.table("poll_state").create(
+        {
+            "brand": str,
+            "channel": str,
+            "cursor": str,
+            "last_poll_at": int,
+            "last_ok_at": int,
+            "last_error": str,
+            "last_error_at": int,
+            "failures": int,
+            "stored_total": int,
+            "skipped_total": int,
+        },
+        pk=("brand", "channel"),
+        defaults={"failures": 0, "stored_total": 0, "skipped_total": 0},
+        if_not_exists=True,
+    )
+
+
+def _v2_alerting(db: sqlite_utils.Database) -> None:
+    if "weight" not in db.table("mentions").columns_dict:
+        db.conn.create_function("reach_weight", 1, reach_weight, deterministic=True)
+        db.execute("ALTER TABLE mentions ADD COLUMN weight REAL NOT NULL DEFAULT 1.0")
+        db.execute("UPDATE mentions SET weight = reach_weight(author_reach)")
+    db.table("incidents").create(
+        {
+            "id": int,
+            "brand": str,
+            "scope_kind": str,
+            "scope_value": str,
+            "status": str,
+            "severity": str,
+            "opened_at": int,
+            "updated_at": int,
+            "last_fired_at": int,
+            "resolved_at": int,
+            "last_notified_at": int,
+            "notifications": int,
+            "count": float,
+            "expected": float,
+            "ratio": float,
+            "peak_ratio": float,
+            "peak_count": float,
+        },
+        pk="id",
+        not_null=("brand", "scope_kind", "scope_value", "status", "severity", "opened_at"),
+        if_not_exists=True,
+    )
+    db.execute(
+        "CREATE UNIQUE INDEX IF NOT EXISTS incidents_one_open_per_scope "
+        "ON incidents (brand, scope_kind, scope_value) WHERE status = 'open'"
+    )
+    db.table("incidents").create_index(["opened_at"], if_not_exists=True)
+    db.table("outbox").create(
+        {
+            "id": int,
+            "key": str,
+            "incident_id": int,
+            "team": str,
+            "receiver": str,
+            "kind": str,
+            "payload": str,
+            "status": str,
+            "attempts": int,
+            "next_attempt_at": int,
+            "created_at": int,
+            "sent_at": int,
+            "last_error": str,
+        },
+        pk="id",
+        not_null=("key", "team", "receiver", "kind", "payload", "status", "created_at"),
+        defaults={"attempts": 0},
+        if_not_exists=True,
+    )
+    db.table("outbox").create_index(["key"], unique=True, if_not_exists=True)
+    db.table("outbox").create_index(["status", "next_attempt_at"], if_not_exists=True)
+
+
+def _v3_digests(db: sqlite_utils.Database) -> None:
+    db.table("mention_topics").create_index(["brand", "created_at"], if_not_exists=True)
+    db.table("digests").create(
+        {"team": str, "week": str, "created_at": int},
+        pk=("team", "week"),
+        if_not_exists=True,
+    )
+
+
+# Forward migrations, applied in order; each is idempotent so a crash mid-way re-runs safely.
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_core, _v2_alerting, _v3_digests]
