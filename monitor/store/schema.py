@@ -3,7 +3,9 @@ transaction, so a crash mid-way leaves the previous version and the next open re
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 
 import sqlite_utils
 
@@ -144,3 +146,47 @@ def _v3_digests(db: sqlite_utils.Database) -> None:
 
 # Forward migrations, applied in order; each is idempotent so a crash mid-way re-runs safely.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_core, _v2_alerting, _v3_digests]
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The version a database is at; 0 for a file no monitor has opened yet."""
+    if not conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+    ).fetchone():
+        return 0
+    row = conn.execute("SELECT version FROM schema_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(db: sqlite_utils.Database, path: Path) -> None:
+    """Bring the database to the latest version; a no-op, without a write lock, if it is already.
+
+    Several processes may open a fresh file at once: each waits for the write lock (BEGIN
+    IMMEDIATE, under the busy timeout) and re-reads the version inside it, so exactly one runs
+    each migration and the others find the work done.
+    """
+    conn = db.conn
+    if _checked(schema_version(conn), path) == len(MIGRATIONS):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        current = _checked(schema_version(conn), path)
+        for version in range(current + 1, len(MIGRATIONS) + 1):
+            MIGRATIONS[version - 1](db)
+        if current < len(MIGRATIONS):
+            conn.execute("DELETE FROM schema_version")
+            conn.execute("INSERT INTO schema_version VALUES (?)", (len(MIGRATIONS),))
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _checked(version: int, path: Path) -> int:
+    if version > len(MIGRATIONS):
+        raise RuntimeError(
+            f"{path} has schema version {version}, newer than this monitor "
+            f"({len(MIGRATIONS)}); upgrade monitor"
+        )
+    return version
