@@ -6,13 +6,14 @@ Times are stored as integer Unix seconds (UTC) so window and baseline queries ar
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 
 import sqlite_utils
 
-from monitor.store.base import from_ts, reach_weight, ts
-from monitor.store.connection import connect
+from monitor.store.base import StoreError, from_ts, reach_weight, ts
+from monitor.store.connection import connect, explain
 from monitor.store.digests import DigestQueries, DigestScope
 from monitor.store.incidents import IncidentStore
 from monitor.store.mentions import MentionStore, PollState
@@ -24,6 +25,7 @@ __all__ = [
     "DigestScope",
     "PollState",
     "Store",
+    "StoreError",
     "from_ts",
     "reach_weight",
     "ts",
@@ -35,11 +37,14 @@ class Store(MentionStore, IncidentStore, OutboxStore, DigestQueries):
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = connect(self.path)
         self.db = sqlite_utils.Database(self.conn)
         self.lock = threading.RLock()
-        migrate(self.db, self.path)
+        try:
+            migrate(self.db, self.path)
+        except sqlite3.Error as exc:
+            self.conn.close()
+            raise explain(self.path, exc) from exc
 
     def close(self) -> None:
         with self.lock:

@@ -17,6 +17,10 @@ Row = dict[str, Any]
 Params = Sequence[Any] | dict[str, Any]
 
 
+class StoreError(RuntimeError):
+    """The database cannot be used; the message names the file, the problem and the fix."""
+
+
 def ts(when: datetime) -> int:
     return int(when.timestamp())
 

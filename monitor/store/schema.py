@@ -9,7 +9,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from monitor.store.base import reach_weight
+from monitor.store.base import StoreError, reach_weight
 
 
 def _v1_core(db: sqlite_utils.Database) -> None:
@@ -185,7 +185,7 @@ def migrate(db: sqlite_utils.Database, path: Path) -> None:
 
 def _checked(version: int, path: Path) -> int:
     if version > len(MIGRATIONS):
-        raise RuntimeError(
+        raise StoreError(
             f"{path} has schema version {version}, newer than this monitor "
             f"({len(MIGRATIONS)}); upgrade monitor"
         )
