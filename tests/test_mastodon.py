@@ -297,3 +297,37 @@ def test_settings_refuse_a_token_for_an_instance_not_polled() -> None:
 def test_settings_accept_a_bare_host_as_instance_and_token_key() -> None:
     settings = Settings(instances=("mastodon.social",), tokens={"mastodon.social": Secret(TOKEN)})
     assert settings.token_for("https://mastodon.social") == Secret(TOKEN)
+
+
+def test_lone_surrogates_in_text_and_author_become_replacement_characters(
+    httpserver: HTTPServer,
+) -> None:
+    items = statuses(3)
+    items[0].update(content="<p>broken \ud83d toot</p>", spoiler_text="")
+    items[0]["account"] = dict(items[0]["account"], acct="n\udc00me")
+    serve_tag(httpserver, items)
+    result = make_adapter(httpserver).fetch(QUERY, None, NOW)
+    host = httpserver.url_for("").split("://")[1].rstrip("/")
+    mention = next(m for m in result.mentions if m.native_id == items[0]["uri"])
+    assert (mention.text, mention.author) == ("broken \ufffd toot", f"n\ufffdme@{host}")
+    assert len(result.mentions) == 3
+
+
+def test_an_item_the_parser_cannot_handle_is_skipped_and_the_others_kept(
+    httpserver: HTTPServer,
+) -> None:
+    items = statuses(3)
+    # Past float's range: float() raises OverflowError.
+    items[0]["account"] = dict(items[0]["account"], followers_count=10**400)
+    serve_tag(httpserver, items)
+    result = make_adapter(httpserver).fetch(QUERY, None, NOW)
+    assert result.skipped == 1
+    assert {m.native_id for m in result.mentions} == {s["uri"] for s in items[1:]}
+
+
+def test_an_unreadable_cursor_is_replaced_by_a_backfill(httpserver: HTTPServer) -> None:
+    items = statuses(3)
+    seen = serve_tag(httpserver, items)
+    result = make_adapter(httpserver).fetch(QUERY, "{not json", NOW)
+    assert seen[0].args["min_id"] == snowflake_at(NOW - timedelta(days=14))
+    assert len(result.mentions) == 3

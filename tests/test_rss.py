@@ -120,3 +120,45 @@ def test_entry_without_title_text_or_link_is_skipped_and_counted(httpserver: HTT
     result = make_adapter(httpserver, "/f").fetch(QUERY, None, NOW)
     assert result.skipped == 1
     assert [m.url for m in result.mentions] == ["https://e.example/1"]
+
+
+def test_lone_surrogates_in_text_and_author_become_replacement_characters(
+    httpserver: HTTPServer,
+) -> None:
+    xml = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        "<item><title>broken &#xD83D; entry</title><author>n&#56320;me</author>"
+        "<link>https://e.example/1</link><pubDate>Wed, 10 Jul 2019 10:00:00 GMT</pubDate></item>"
+        "<item><title>Acme is great</title><link>https://e.example/2</link>"
+        "<pubDate>Wed, 10 Jul 2019 10:00:00 GMT</pubDate></item></channel></rss>"
+    )
+    httpserver.expect_request("/f").respond_with_data(xml, content_type="application/rss+xml")
+    result = make_adapter(httpserver, "/f").fetch(QUERY, None, NOW)
+    first = result.mentions[0]
+    assert (first.text, first.author) == ("broken \ufffd entry", "n\ufffdme")
+    assert [m.url for m in result.mentions] == ["https://e.example/1", "https://e.example/2"]
+
+
+def test_an_item_the_parser_cannot_handle_is_skipped_and_the_others_kept(
+    httpserver: HTTPServer,
+) -> None:
+    xml = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        # A marked section with no name: Python's HTMLParser raises AssertionError on it.
+        "<item><title>Acme one</title><description>&lt;![ ]&gt; hi</description>"
+        "<link>https://e.example/1</link></item>"
+        "<item><title>Acme two</title><link>https://e.example/2</link>"
+        "<pubDate>Wed, 10 Jul 2019 10:00:00 GMT</pubDate></item></channel></rss>"
+    )
+    httpserver.expect_request("/f").respond_with_data(xml, content_type="application/rss+xml")
+    result = make_adapter(httpserver, "/f").fetch(QUERY, None, NOW)
+    assert result.skipped == 1
+    assert [m.url for m in result.mentions] == ["https://e.example/2"]
+
+
+def test_an_unreadable_cursor_is_replaced_by_a_backfill(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/tc").respond_with_data(
+        feed_bytes("TechCrunch.xml"), content_type="application/rss+xml"
+    )
+    result = make_adapter(httpserver, "/tc").fetch(QUERY, "{not json", NOW)
+    assert len(result.mentions) == 20

@@ -9,6 +9,7 @@ api.stackexchange.com/docs/error-handling: HTTP 400 with error_id, error_name, e
 
 from __future__ import annotations
 
+import copy
 import gzip
 import json
 from datetime import UTC, datetime, timedelta
@@ -263,3 +264,36 @@ def test_gzip_responses_are_decoded(httpserver: HTTPServer) -> None:
     serve_search(httpserver, recorded_items(), gzipped=True)
     result = make_adapter(httpserver).fetch(QUERY, None, NOW)
     assert len(result.mentions) == 10
+
+
+def test_lone_surrogates_in_text_and_author_become_replacement_characters(
+    httpserver: HTTPServer,
+) -> None:
+    items = recorded_items()
+    bad = copy.deepcopy(items[0])
+    bad.update(title="broken \ud83d question", body="")
+    bad["owner"]["display_name"] = "n\udc00me"
+    serve_search(httpserver, [bad, *items[1:]])
+    result = make_adapter(httpserver).fetch(QUERY, None, NOW)
+    mention = next(m for m in result.mentions if m.native_id.endswith(f":{bad['question_id']}"))
+    assert (mention.text, mention.author) == ("broken \ufffd question", "n\ufffdme")
+    assert len(result.mentions) == len(items)
+
+
+def test_an_item_the_parser_cannot_handle_is_skipped_and_the_others_kept(
+    httpserver: HTTPServer,
+) -> None:
+    items = recorded_items()
+    bad = copy.deepcopy(items[0])
+    bad["owner"]["reputation"] = 10**400  # past float's range: float() raises OverflowError
+    serve_search(httpserver, [bad, *items[1:]])
+    result = make_adapter(httpserver).fetch(QUERY, None, NOW)
+    assert result.skipped == 1
+    assert len(result.mentions) == len(items) - 1
+
+
+def test_an_unreadable_cursor_is_replaced_by_a_backfill(httpserver: HTTPServer) -> None:
+    seen = serve_search(httpserver, recorded_items())
+    result = make_adapter(httpserver).fetch(QUERY, "{not json", NOW)
+    assert seen[0].args["fromdate"] == str(int((NOW - BACKFILL).timestamp()))
+    assert len(result.mentions) == len(recorded_items())

@@ -24,9 +24,12 @@ from monitor.channels.base import (
     Haul,
     HttpClient,
     RateLimited,
+    load_cursor,
     parse_json,
+    parse_safely,
     parse_time,
     redact_url,
+    time_or_none,
 )
 from monitor.models import FetchResult, Mention, Query
 from monitor.text import cap_text, html_to_text
@@ -82,7 +85,10 @@ class Adapter:
 
     def fetch(self, query: Query, cursor: str | None, now: datetime) -> FetchResult:
         self.http.begin_poll()
-        state: dict[str, dict[str, str]] = json.loads(cursor) if cursor else {}
+        saved = load_cursor(cursor, NAME)
+        state: dict[str, dict[str, str]] = {
+            feed: value for feed, value in saved.items() if _feed_state_ok(value)
+        }
         feeds = [f"{a}/{c.lower()}" for a in self.settings.apps for c in self.settings.countries]
         # Least recently finished first, so a poll cut short by its budget starves no feed.
         feeds.sort(key=lambda feed: state.get(feed, {}).get("checked", ""))
@@ -135,7 +141,7 @@ class Adapter:
                 )
             oldest: datetime | None = None
             for entry in reviews:
-                mention = parse_review(entry, app, country)
+                mention = parse_safely(parse_review, entry, app, country)
                 if mention is None:
                     haul.skipped += 1
                     continue
@@ -165,6 +171,15 @@ class Adapter:
         if not isinstance(feed, dict):
             raise ChannelError(f"{NAME}: {redact_url(url)} answered without a feed object")
         return feed
+
+
+def _feed_state_ok(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("updated"), str)
+        and isinstance(value.get("checked", ""), str)
+        and time_or_none(value["updated"]) is not None
+    )
 
 
 def _entries(feed: dict[str, Any]) -> list[Any]:

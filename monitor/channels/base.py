@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, ParamSpec, Protocol, TypeVar
 
 from monitor.http import (
     USER_AGENT,
@@ -44,6 +44,7 @@ __all__ = [
     "json_or_none",
     "load_cursor",
     "parse_json",
+    "parse_safely",
     "parse_time",
     "redact_text",
     "redact_url",
@@ -55,6 +56,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 F = TypeVar("F")
+P = ParamSpec("P")
 
 # A poll failed in a way the user should see in `monitor status`: any HTTP error is one.
 ChannelError = HttpError
@@ -131,6 +133,25 @@ def time_or_none(value: Any) -> datetime | None:
     try:
         return parse_time(value)
     except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def parse_safely(
+    parse: Callable[P, Mention | None], *args: P.args, **kwargs: P.kwargs
+) -> Mention | None:
+    """Run an item parser; one item it cannot handle is skipped (None), never the whole poll.
+
+    Every item is a stranger's: whatever shape it takes that the parser did not foresee must
+    cost that item only, or the cursor never moves past it.
+    """
+    try:
+        return parse(*args, **kwargs)
+    except Exception as exc:
+        log.warning(
+            "item_skipped parser=%s error=%s",
+            getattr(parse, "__qualname__", parse),
+            type(exc).__name__,
+        )
         return None
 
 

@@ -28,6 +28,7 @@ from monitor.channels.base import (
     json_or_none,
     load_cursor,
     parse_json,
+    parse_safely,
     round_robin,
     search_terms,
     time_or_none,
@@ -89,7 +90,7 @@ class _Haul(Haul):
         """Keep the good posts, count the bad; return the newest indexedAt seen."""
         newest = None
         for post in posts:
-            mention = parse_post(post)
+            mention = parse_safely(parse_post, post)
             if mention is None:
                 self.skipped += 1
                 continue

@@ -19,6 +19,8 @@ from monitor.channels.base import (
     ChannelError,
     ChannelSettings,
     HttpClient,
+    load_cursor,
+    parse_safely,
     search_terms,
     time_or_none,
 )
@@ -56,8 +58,11 @@ class Adapter:
     def fetch(self, query: Query, cursor: str | None, now: datetime) -> FetchResult:
         self.http.begin_poll()
         now_ts = int(now.timestamp())
-        if cursor:
-            start = int(json.loads(cursor)["after"]) - int(self.settings.overlap.total_seconds())
+        after = load_cursor(cursor, NAME).get("after")
+        if not isinstance(after, int) or isinstance(after, bool):
+            after = None
+        if after is not None:
+            start = after - int(self.settings.overlap.total_seconds())
         else:
             start = now_ts - int(self.settings.backfill.total_seconds())
         lo, hi = start, now_ts
@@ -77,8 +82,8 @@ class Adapter:
             log.warning(
                 "budget_exhausted channel=%s brand=%s detail=%r", NAME, query.brand, str(exc)
             )
-        if cursor and done == start:
-            done = int(json.loads(cursor)["after"])
+        if after is not None and done == start:
+            done = after
         return FetchResult(
             mentions=tuple(mentions.values()),
             cursor=json.dumps({"after": done}),
@@ -114,7 +119,7 @@ class Adapter:
                 if int(body.get("nbHits") or 0) > PAGINATION_LIMIT and hi - lo > 1:
                     return False, skipped
                 for hit in body["hits"]:
-                    mention = parse_hit(hit)
+                    mention = parse_safely(parse_hit, hit)
                     if mention is None:
                         skipped += 1
                     else:

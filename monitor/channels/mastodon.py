@@ -30,6 +30,7 @@ from monitor.channels.base import (
     RateLimited,
     load_cursor,
     parse_json,
+    parse_safely,
     parse_time,
     search_terms,
     time_or_none,
@@ -112,7 +113,7 @@ class _Haul(Haul):
         """Keep the good statuses, count the bad; return the newest and oldest ids seen."""
         ids = [s["id"] for s in statuses if isinstance(s, dict) and isinstance(s.get("id"), str)]
         for status in statuses:
-            mention = parse_status(status, host)
+            mention = parse_safely(parse_status, status, host)
             if mention is None:
                 self.skipped += 1
             else:

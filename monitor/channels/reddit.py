@@ -29,6 +29,7 @@ from monitor.channels.base import (
     json_or_none,
     load_cursor,
     parse_json,
+    parse_safely,
     redact_url,
     round_robin,
     search_terms,
@@ -98,7 +99,7 @@ class _Haul(Haul):
         """Keep children at or above `floor`; say whether the floor was reached, and the newest."""
         reached, newest = False, None
         for child in children:
-            mention = parse_child(child)
+            mention = parse_safely(parse_child, child)
             if mention is None:
                 self.skipped += 1
                 continue

@@ -11,6 +11,7 @@ import calendar
 import hashlib
 import json
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -23,6 +24,8 @@ from monitor.channels.base import (
     ChannelError,
     ChannelSettings,
     HttpClient,
+    load_cursor,
+    parse_safely,
     redact_url,
 )
 from monitor.models import FetchResult, Mention, Query
@@ -66,7 +69,10 @@ class Adapter:
 
     def fetch(self, query: Query, cursor: str | None, now: datetime) -> FetchResult:
         self.http.begin_poll()
-        state: dict[str, dict[str, Any]] = json.loads(cursor) if cursor else {}
+        saved = load_cursor(cursor, NAME)
+        state: dict[str, dict[str, Any]] = {
+            url: value for url, value in saved.items() if isinstance(value, dict)
+        }
         mentions: list[Mention] = []
         skipped = 0
         warnings: list[str] = []
@@ -107,13 +113,22 @@ class Adapter:
         response = self.http.request("GET", url, headers=headers)
         if response.status_code == 304:
             return None
-        parsed = feedparser.parse(response.content, response_headers={"content-location": url})
+        try:
+            parsed = feedparser.parse(
+                without_surrogate_refs(response.content),
+                response_headers={"content-location": url},
+            )
+        except Exception as exc:  # feedparser has more ways to fail than it documents
+            raise ChannelError(
+                f"{NAME}: {redact_url(url)} could not be parsed ({type(exc).__name__})"
+            ) from None
         if not parsed.entries and parsed.get("bozo"):
             problem = type(parsed.get("bozo_exception")).__name__
             raise ChannelError(
                 f"{NAME}: {redact_url(url)} is not a readable RSS/Atom feed ({problem})"
             )
-        newest_seen = float(previous.get("newest", 0))
+        saved_newest = previous.get("newest")
+        newest_seen = float(saved_newest) if isinstance(saved_newest, int | float) else 0.0
         if newest_seen:
             floor = newest_seen - self.settings.overlap.total_seconds()
         else:
@@ -123,7 +138,7 @@ class Adapter:
         newest = newest_seen
         feed_title = html_to_text(parsed.feed.get("title", "")) or urlsplit(url).hostname or url
         for entry in parsed.entries:
-            mention = parse_entry(entry, url, feed_title, now)
+            mention = parse_safely(parse_entry, entry, url, feed_title, now)
             if mention is None:
                 skipped += 1
                 continue
@@ -137,6 +152,21 @@ class Adapter:
             "newest": newest,
         }
         return found, skipped, state
+
+
+_CHAR_REF = re.compile(rb"&#([xX][0-9a-fA-F]{1,8}|[0-9]{1,10});")
+
+
+def _no_surrogate(match: re.Match[bytes]) -> bytes:
+    ref = match.group(1)
+    code = int(ref[1:], 16) if ref[:1] in (b"x", b"X") else int(ref)
+    return b"&#xFFFD;" if 0xD800 <= code <= 0xDFFF else match.group(0)
+
+
+def without_surrogate_refs(body: bytes) -> bytes:
+    """`&#xD83D;` names half a UTF-16 pair, which no UTF-8 text can hold; feedparser raises on
+    it and loses the whole feed, so it becomes U+FFFD before parsing, like any lone surrogate."""
+    return _CHAR_REF.sub(_no_surrogate, body)
 
 
 def _entry_time(entry: Any) -> datetime | None:

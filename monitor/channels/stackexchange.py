@@ -26,6 +26,7 @@ from monitor.channels.base import (
     RateLimited,
     load_cursor,
     parse_json,
+    parse_safely,
     time_or_none,
 )
 from monitor.models import FetchResult, Mention, Query
@@ -164,7 +165,7 @@ class Adapter:
         if not isinstance(items, list):
             raise ChannelError(f"{NAME}: {feed.site} answered without an items list")
         for item in items:
-            mention = parse_item(item, feed.site)
+            mention = parse_safely(parse_item, item, feed.site)
             if mention is None:
                 haul.skipped += 1
                 continue

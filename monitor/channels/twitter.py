@@ -25,7 +25,9 @@ from monitor.channels.base import (
     Haul,
     HttpClient,
     RateLimited,
+    load_cursor,
     parse_json,
+    parse_safely,
     parse_time,
     retry_after_seconds,
 )
@@ -84,10 +86,18 @@ class _Cursor:
     top_id: int | None = None
 
     @classmethod
-    def load(cls, text: str) -> _Cursor:
-        raw = json.loads(text)
-        ids = {k: int(raw[k]) if raw.get(k) else None for k in ("since_id", "until_id", "top_id")}
-        start = parse_time(raw["start"]) if raw.get("start") else None
+    def load(cls, raw: dict[str, Any], fresh_start: datetime) -> _Cursor:
+        """The saved cursor; a damaged one is logged and replaced by a backfill from fresh_start."""
+        try:
+            ids = {
+                k: int(raw[k]) if raw.get(k) else None for k in ("since_id", "until_id", "top_id")
+            }
+            start = parse_time(raw["start"]) if raw.get("start") else None
+        except (TypeError, ValueError, OverflowError):
+            log.warning("cursor_unreadable channel=%s action=backfill", NAME)
+            return cls(start=fresh_start)
+        if not any(ids.values()) and start is None:
+            return cls(start=fresh_start)
         return cls(start=start, **ids)
 
     def dump(self) -> str:
@@ -129,7 +139,7 @@ class Adapter:
     def fetch(self, query: Query, cursor: str | None, now: datetime) -> FetchResult:
         self.http.begin_poll()
         search = build_query(query.terms, self.settings.max_query_length)
-        state = _Cursor.load(cursor) if cursor else _Cursor(start=now - self.settings.backfill)
+        state = _Cursor.load(load_cursor(cursor, NAME), now - self.settings.backfill)
         state.clamp(now - HORIZON)
         haul = Haul()
         warnings: list[str] = []
@@ -172,7 +182,7 @@ class Adapter:
             haul.pages += 1
             users = _users(body)
             for post in body.get("data") or []:
-                mention = haul.add(parse_post(post, users))
+                mention = haul.add(parse_safely(parse_post, post, users))
                 if mention is not None:
                     state.read(int(mention.native_id))
             meta = body.get("meta")

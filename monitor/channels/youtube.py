@@ -30,8 +30,11 @@ from monitor.channels.base import (
     Haul,
     HttpClient,
     RateLimited,
+    load_cursor,
     parse_json,
+    parse_safely,
     parse_time,
+    time_or_none,
 )
 from monitor.models import FetchResult, Mention, Query
 from monitor.text import html_to_text
@@ -114,11 +117,20 @@ class Adapter:
     def fetch(self, query: Query, cursor: str | None, now: datetime) -> FetchResult:
         self.http.begin_poll()
         terms = build_query(query.terms)
-        state: dict[str, Any] = json.loads(cursor) if cursor else {}
-        search: dict[str, str] = state.get("search") or {
-            "after": _iso(now - self.settings.backfill)
+        state = load_cursor(cursor, NAME)
+        search: dict[str, str] = state.get("search") or {}
+        if (
+            not isinstance(search, dict)
+            or "after" not in search
+            or not all(isinstance(v, str) and time_or_none(v) for v in search.values())
+        ):
+            search = {"after": _iso(now - self.settings.backfill)}  # none or damaged: backfill
+        saved_videos = state.get("videos")
+        videos: dict[str, dict[str, Any]] = {
+            k: v
+            for k, v in (saved_videos if isinstance(saved_videos, dict) else {}).items()
+            if isinstance(v, dict)
         }
-        videos: dict[str, dict[str, Any]] = state.get("videos") or {}
         self._open_day(now, state.get("quota"))
         haul = Haul()
         warnings: list[str] = []
@@ -200,7 +212,7 @@ class Adapter:
             body = self._call("search", params | ({"pageToken": token} if token else {}))
             haul.pages += 1
             for item in _items(body):
-                video = haul.add(parse_video(item))
+                video = haul.add(parse_safely(parse_video, item))
                 if video is None:
                     continue
                 published = _iso(video.created_at)
@@ -251,7 +263,7 @@ class Adapter:
             haul.pages += 1
             oldest = None
             for item in _items(body):
-                comment = parse_comment(item, video)
+                comment = parse_safely(parse_comment, item, video)
                 if comment is None:
                     haul.skipped += 1
                     continue
