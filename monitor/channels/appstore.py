@@ -10,7 +10,6 @@ out of requests re-reads, it never skips.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass
@@ -18,13 +17,12 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from monitor.channels.base import (
+    BaseChannel,
     BudgetExhausted,
     ChannelError,
     ChannelSettings,
     Haul,
-    HttpClient,
     RateLimited,
-    load_cursor,
     parse_json,
     parse_safely,
     parse_time,
@@ -76,16 +74,11 @@ class Settings(ChannelSettings):
             )
 
 
-class Adapter:
+class Adapter(BaseChannel[Settings]):
     name = NAME
 
-    def __init__(self, settings: Settings, http: HttpClient) -> None:
-        self.settings = settings
-        self.http = http
-
     def fetch(self, query: Query, cursor: str | None, now: datetime) -> FetchResult:
-        self.http.begin_poll()
-        saved = load_cursor(cursor, NAME)
+        saved = self.begin_poll(cursor)
         state: dict[str, dict[str, str]] = {
             feed: value for feed, value in saved.items() if _feed_state_ok(value)
         }
@@ -104,13 +97,7 @@ class Adapter:
                 warnings.append(str(exc))
                 continue
             state[feed] = {"updated": newest.isoformat(), "checked": now.isoformat()}
-        return FetchResult(
-            mentions=tuple(haul.mentions.values()),
-            cursor=json.dumps({f: state[f] for f in feeds if f in state}, sort_keys=True),
-            skipped=haul.skipped,
-            requests=self.http.requests,
-            warnings=tuple(warnings),
-        )
+        return self.result(haul, {f: state[f] for f in feeds if f in state}, warnings)
 
     def _walk(
         self, feed: str, previous: dict[str, str] | None, now: datetime, haul: Haul

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, ParamSpec, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, ParamSpec, Protocol, TypeVar
 
 from monitor.http import (
     USER_AGENT,
@@ -33,6 +33,7 @@ from monitor.models import FetchResult, Mention, Query
 __all__ = [
     "USER_AGENT",
     "AuthError",
+    "BaseChannel",
     "BudgetExhausted",
     "Channel",
     "ChannelError",
@@ -88,6 +89,43 @@ class Channel(Protocol):
     name: str
 
     def fetch(self, query: Query, cursor: str | None, now: datetime) -> FetchResult: ...
+
+    def close(self) -> None: ...
+
+
+S = TypeVar("S", bound=ChannelSettings)
+
+
+class BaseChannel(Generic[S]):
+    """What every adapter does alike: settings and client, the cursor in and out, closing.
+
+    Subclasses set `name` and write `fetch`; everything else they hold is their source's own.
+    """
+
+    name: ClassVar[str]
+
+    def __init__(self, settings: S, http: HttpClient) -> None:
+        self.settings = settings
+        self.http = http
+
+    def begin_poll(self, cursor: str | None) -> dict[str, Any]:
+        """A fresh request budget, and the saved state (empty, so a backfill, if damaged)."""
+        self.http.begin_poll()
+        return load_cursor(cursor, self.name)
+
+    def result(
+        self, haul: Haul, state: Mapping[str, Any], warnings: Iterable[str] = ()
+    ) -> FetchResult:
+        return FetchResult(
+            mentions=tuple(haul.mentions.values()),
+            cursor=json.dumps(state, sort_keys=True),
+            skipped=haul.skipped,
+            requests=self.http.requests,
+            warnings=tuple(warnings),
+        )
+
+    def close(self) -> None:
+        self.http.close()
 
 
 def parse_time(value: Any) -> datetime:

@@ -10,7 +10,6 @@ a post that federates late keeps an id from the time it was published.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -22,13 +21,13 @@ import httpx
 
 from monitor.channels.base import (
     AuthError,
+    BaseChannel,
     BudgetExhausted,
     ChannelError,
     ChannelSettings,
     Haul,
     HttpClient,
     RateLimited,
-    load_cursor,
     parse_json,
     parse_safely,
     parse_time,
@@ -124,18 +123,16 @@ class _Haul(Haul):
         return max(ids, key=_id_order), min(ids, key=_id_order)
 
 
-class Adapter:
+class Adapter(BaseChannel[Settings]):
     name = NAME
 
     def __init__(self, settings: Settings, http: HttpClient) -> None:
-        self.settings = settings
-        self.http = http
+        super().__init__(settings, http)
         # Instance root -> no request before this, from its X-RateLimit headers (kept across polls).
         self._paused: dict[str, datetime] = {}
 
     def fetch(self, query: Query, cursor: str | None, now: datetime) -> FetchResult:
-        self.http.begin_poll()
-        saved = load_cursor(cursor, NAME)
+        saved = self.begin_poll(cursor)
         roots = [instance_root(i) for i in self.settings.instances]
         feeds = [f for root in roots for f in self._feeds(root, query, saved.get(root))]
         haul = _Haul()
@@ -168,13 +165,7 @@ class Adapter:
         state: dict[str, dict[str, Any]] = {root: {} for root in roots}
         for feed in feeds:
             state[feed.root][feed.key] = feed.state
-        return FetchResult(
-            mentions=tuple(haul.mentions.values()),
-            cursor=json.dumps(state, sort_keys=True),
-            skipped=haul.skipped,
-            requests=self.http.requests,
-            warnings=tuple(warnings),
-        )
+        return self.result(haul, state, warnings)
 
     def _feeds(self, root: str, query: Query, saved: Any) -> list[_Feed]:
         saved = saved if isinstance(saved, dict) else {}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import calendar
 import hashlib
-import json
 import logging
 import re
 from dataclasses import dataclass
@@ -20,11 +19,11 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import feedparser
 
 from monitor.channels.base import (
+    BaseChannel,
     BudgetExhausted,
     ChannelError,
     ChannelSettings,
-    HttpClient,
-    load_cursor,
+    Haul,
     parse_safely,
     redact_url,
 )
@@ -53,12 +52,8 @@ class Settings(ChannelSettings):
                 raise ValueError(f"feed {feed!r} must be an http(s) URL (or set base_url)")
 
 
-class Adapter:
+class Adapter(BaseChannel[Settings]):
     name = NAME
-
-    def __init__(self, settings: Settings, http: HttpClient) -> None:
-        self.settings = settings
-        self.http = http
 
     def feed_urls(self) -> list[str]:
         base = self.settings.base_url.rstrip("/") + "/"
@@ -68,41 +63,30 @@ class Adapter:
         ]
 
     def fetch(self, query: Query, cursor: str | None, now: datetime) -> FetchResult:
-        self.http.begin_poll()
-        saved = load_cursor(cursor, NAME)
+        saved = self.begin_poll(cursor)
         state: dict[str, dict[str, Any]] = {
             url: value for url, value in saved.items() if isinstance(value, dict)
         }
-        mentions: list[Mention] = []
-        skipped = 0
+        haul = Haul()
         warnings: list[str] = []
         for url in self.feed_urls():
             previous = state.get(url, {})
             try:
-                result = self._fetch_feed(url, previous, now)
+                new_state = self._fetch_feed(url, previous, now, haul)
             except BudgetExhausted as exc:
                 warnings.append(str(exc))
                 break
             except ChannelError as exc:
                 warnings.append(str(exc))
                 continue
-            if result is None:  # 304 Not Modified
-                continue
-            found, bad, new_state = result
-            mentions.extend(found)
-            skipped += bad
-            state[url] = new_state
-        return FetchResult(
-            mentions=tuple(mentions),
-            cursor=json.dumps(state, sort_keys=True),
-            skipped=skipped,
-            requests=self.http.requests,
-            warnings=tuple(warnings),
-        )
+            if new_state is not None:  # None: 304 Not Modified
+                state[url] = new_state
+        return self.result(haul, state, warnings)
 
     def _fetch_feed(
-        self, url: str, previous: dict[str, Any], now: datetime
-    ) -> tuple[list[Mention], int, dict[str, Any]] | None:
+        self, url: str, previous: dict[str, Any], now: datetime, haul: Haul
+    ) -> dict[str, Any] | None:
+        """Add the feed's entries since its cursor to `haul`; its new state, or None if unchanged."""
         headers = {
             "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
         }
@@ -133,25 +117,22 @@ class Adapter:
             floor = newest_seen - self.settings.overlap.total_seconds()
         else:
             floor = (now - self.settings.backfill).timestamp()
-        found: list[Mention] = []
-        skipped = 0
         newest = newest_seen
         feed_title = html_to_text(parsed.feed.get("title", "")) or urlsplit(url).hostname or url
         for entry in parsed.entries:
             mention = parse_safely(parse_entry, entry, url, feed_title, now)
             if mention is None:
-                skipped += 1
+                haul.skipped += 1
                 continue
             stamp = mention.created_at.timestamp()
             newest = max(newest, stamp)
             if stamp >= floor:
-                found.append(mention)
-        state = {
+                haul.add(mention)
+        return {
             "etag": response.headers.get("ETag"),
             "modified": response.headers.get("Last-Modified"),
             "newest": newest,
         }
-        return found, skipped, state
 
 
 _CHAR_REF = re.compile(rb"&#([xX][0-9a-fA-F]{1,8}|[0-9]{1,10});")

@@ -9,7 +9,6 @@ no call to the same method for N seconds, `quota_remaining` 0 means the day's qu
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass
@@ -18,13 +17,13 @@ from typing import Any, ClassVar
 
 from monitor.channels.base import (
     AuthError,
+    BaseChannel,
     BudgetExhausted,
     ChannelError,
     ChannelSettings,
     Haul,
     HttpClient,
     RateLimited,
-    load_cursor,
     parse_json,
     parse_safely,
     time_or_none,
@@ -82,24 +81,22 @@ class _Feed:
         return f"{self.site}:{self.term}"
 
 
-class Adapter:
+class Adapter(BaseChannel[Settings]):
     name = NAME
 
     def __init__(self, settings: Settings, http: HttpClient) -> None:
-        self.settings = settings
-        self.http = http
+        super().__init__(settings, http)
         # What the API asked for, kept across polls: no call to METHOD before `_resume_at`.
         self._resume_at: datetime | None = None
         self._resume_reason = ""
         self._quota_max: int | None = None
 
     def fetch(self, query: Query, cursor: str | None, now: datetime) -> FetchResult:
-        self.http.begin_poll()
+        saved = self.begin_poll(cursor)
         if self._resume_at and now < self._resume_at:
             if self._resume_reason == "quota":
                 raise RateLimited(self._quota_message())
             return FetchResult((), cursor, warnings=(self._backoff_message(),))
-        saved = load_cursor(cursor, NAME)
         backfill_start = int((now - self.settings.backfill).timestamp())
         overlap = int(self.settings.overlap.total_seconds())
         feeds = []
@@ -126,13 +123,7 @@ class Adapter:
         except (BudgetExhausted, RateLimited) as exc:
             warnings.append(str(exc))
         state = {f.key: f.newest for f in feeds if f.newest is not None}
-        return FetchResult(
-            mentions=tuple(haul.mentions.values()),
-            cursor=json.dumps(state, sort_keys=True),
-            skipped=haul.skipped,
-            requests=self.http.requests,
-            warnings=tuple(warnings),
-        )
+        return self.result(haul, state, warnings)
 
     def _step(self, feed: _Feed, now: datetime, haul: Haul) -> bool:
         """Read one page of this search; False once it has nothing left this poll."""

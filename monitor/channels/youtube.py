@@ -24,13 +24,12 @@ from zoneinfo import ZoneInfo
 
 from monitor.channels.base import (
     AuthError,
+    BaseChannel,
     BudgetExhausted,
     ChannelError,
     ChannelSettings,
     Haul,
-    HttpClient,
     RateLimited,
-    load_cursor,
     parse_json,
     parse_safely,
     parse_time,
@@ -107,17 +106,12 @@ def quota_day(now: datetime) -> str:
     return now.astimezone(QUOTA_TZ).date().isoformat()
 
 
-class Adapter:
+class Adapter(BaseChannel[Settings]):
     name = NAME
 
-    def __init__(self, settings: Settings, http: HttpClient) -> None:
-        self.settings = settings
-        self.http = http
-
     def fetch(self, query: Query, cursor: str | None, now: datetime) -> FetchResult:
-        self.http.begin_poll()
+        state = self.begin_poll(cursor)
         terms = build_query(query.terms)
-        state = load_cursor(cursor, NAME)
         search: dict[str, str] = state.get("search") or {}
         if (
             not isinstance(search, dict)
@@ -139,16 +133,8 @@ class Adapter:
         if not stopped:
             self._run(lambda: self._comments(videos, haul, now), haul, warnings)
         day, units = _SPENT[self.settings.api_key]
-        return FetchResult(
-            mentions=tuple(haul.mentions.values()),
-            cursor=json.dumps(
-                {"search": search, "videos": videos, "quota": {"day": day, "units": units}},
-                sort_keys=True,
-            ),
-            skipped=haul.skipped,
-            requests=self.http.requests,
-            warnings=tuple(warnings),
-        )
+        quota = {"day": day, "units": units}
+        return self.result(haul, {"search": search, "videos": videos, "quota": quota}, warnings)
 
     def _open_day(self, now: datetime, saved: Any) -> None:
         """Units spent this Pacific day: the larger of the cursor's and this process's count."""
