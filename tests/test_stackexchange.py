@@ -19,7 +19,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from monitor.channels.base import AuthError, HttpClient, RateLimited
+from monitor.channels.base import AuthError, ChannelError, HttpClient, RateLimited
 from monitor.channels.stackexchange import Adapter, Settings
 from monitor.models import Query
 from monitor.validate import Secret
@@ -216,7 +216,10 @@ def test_unknown_site_is_a_warning_while_other_sites_land(httpserver: HTTPServer
     adapter = make_adapter(httpserver, sites=("nosuchsite", "stackoverflow"))
     result = adapter.fetch(QUERY, None, NOW)
     assert len(result.mentions) == 10
-    assert result.warnings == ("stackexchange: nosuchsite: bad_parameter: site is required",)
+    assert result.warnings == (
+        "stackexchange: nosuchsite failing since 2016-02-09T00:00:00+00:00: "
+        "nosuchsite: bad_parameter: site is required",
+    )
 
 
 def test_malformed_items_are_skipped_and_counted(httpserver: HTTPServer) -> None:
@@ -297,3 +300,37 @@ def test_an_unreadable_cursor_is_replaced_by_a_backfill(httpserver: HTTPServer) 
     result = make_adapter(httpserver).fetch(QUERY, "{not json", NOW)
     assert seen[0].args["fromdate"] == str(int((NOW - BACKFILL).timestamp()))
     assert len(result.mentions) == len(recorded_items())
+
+
+def test_a_site_answering_500_every_time_fails_the_poll(httpserver: HTTPServer) -> None:
+    httpserver.expect_request(PATH).respond_with_data("oops", status=500)
+    adapter = make_adapter(httpserver, max_retries=1)
+    with pytest.raises(ChannelError, match=r"stackexchange: .*HTTP 500 after 2 attempts"):
+        adapter.fetch(QUERY, None, NOW)
+
+
+def test_every_site_failing_fails_the_poll_naming_each(httpserver: HTTPServer) -> None:
+    httpserver.expect_request(PATH).respond_with_data("oops", status=500)
+    adapter = make_adapter(httpserver, sites=("stackoverflow", "superuser"), max_retries=0)
+    with pytest.raises(ChannelError, match=r"all 2 failed: stackoverflow: .*; superuser: "):
+        adapter.fetch(QUERY, None, NOW)
+
+
+def test_a_failing_site_keeps_the_time_it_started_failing(httpserver: HTTPServer) -> None:
+    items = recorded_items()
+
+    def handler(request: Request) -> Response:
+        if request.args["site"] == "superuser":
+            return Response("down", status=503)
+        body = {"items": items, "has_more": False, "quota_max": 300, "quota_remaining": 290}
+        return Response(json.dumps(body), content_type="application/json")
+
+    httpserver.expect_request(PATH).respond_with_handler(handler)
+    adapter = make_adapter(httpserver, sites=("stackoverflow", "superuser"), max_retries=0)
+    first = adapter.fetch(QUERY, None, NOW)
+    second = adapter.fetch(QUERY, first.cursor, NOW + timedelta(hours=1))
+    assert len(second.warnings) == 1
+    assert second.warnings[0].startswith(
+        "stackexchange: superuser failing since 2016-02-09T00:00:00+00:00: "
+    )
+    assert len(second.mentions) == len(items)

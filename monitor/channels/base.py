@@ -42,6 +42,7 @@ __all__ = [
     "Haul",
     "HttpClient",
     "RateLimited",
+    "feed_failures",
     "json_or_none",
     "load_cursor",
     "parse_json",
@@ -191,6 +192,44 @@ def parse_safely(
             type(exc).__name__,
         )
         return None
+
+
+def feed_failures(
+    channel: str,
+    failed: Mapping[str, ChannelError],
+    total: int,
+    since: Mapping[str, Any],
+    now: datetime,
+) -> tuple[list[str], dict[str, str]]:
+    """Feeds (feeds, sites, instances) that failed this poll -> one warning each, and since when.
+
+    `failed` maps a feed's label (never a secret) to its error; `since` is the cursor's saved
+    `failing_since`. When every one of the `total` feeds failed the source is down, not
+    degraded: that fails the poll, so it is recorded, shown and backed off like any failure.
+    """
+    if failed and len(failed) >= total:
+        errors = list(failed.values())
+        if len(errors) == 1:
+            raise errors[0]
+        kinds = {type(e) for e in errors}
+        kind = kinds.pop() if len(kinds) == 1 else ChannelError
+        raise kind(
+            f"{channel}: all {total} failed: "
+            + "; ".join(f"{f}: {_own(channel, e)}" for f, e in failed.items())
+        )
+    failing_since = {}
+    for feed in failed:
+        saved = since.get(feed)
+        failing_since[feed] = saved if isinstance(saved, str) else now.isoformat()
+    warnings = [
+        f"{channel}: {feed} failing since {failing_since[feed]}: {_own(channel, error)}"
+        for feed, error in failed.items()
+    ]
+    return warnings, failing_since
+
+
+def _own(channel: str, error: Exception) -> str:
+    return str(error).removeprefix(f"{channel}: ")
 
 
 def load_cursor(cursor: str | None, channel: str) -> dict[str, Any]:

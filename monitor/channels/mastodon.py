@@ -28,6 +28,7 @@ from monitor.channels.base import (
     Haul,
     HttpClient,
     RateLimited,
+    feed_failures,
     parse_json,
     parse_safely,
     parse_time,
@@ -41,6 +42,8 @@ from monitor.validate import Secret
 log = logging.getLogger(__name__)
 
 NAME = "mastodon"
+# The key, in an instance's part of the cursor, for when it started failing.
+FAILING_SINCE = "failing_since"
 # Ids whose top bits read as a time before 2014 are not snowflakes; leave them opaque.
 _SNOWFLAKE_FLOOR_MS = 1_388_534_400_000
 
@@ -158,14 +161,15 @@ class Adapter(BaseChannel[Settings]):
                         pending.remove(feed)
         except BudgetExhausted as exc:
             warnings.append(str(exc))
-        if failed and len(failed) == len(roots) and not haul.pages:
-            raise next(iter(failed.values()))
-        warnings.extend(str(exc) for exc in failed.values())
+        since = {r: s.get(FAILING_SINCE) for r in failed if isinstance(s := saved.get(r), dict)}
+        problems, failing_since = feed_failures(NAME, failed, len(roots), since, now)
         warnings.extend(self._pause_notes(roots, now))
         state: dict[str, dict[str, Any]] = {root: {} for root in roots}
         for feed in feeds:
             state[feed.root][feed.key] = feed.state
-        return self.result(haul, state, warnings)
+        for root, when in failing_since.items():
+            state[root][FAILING_SINCE] = when
+        return self.result(haul, state, [*problems, *warnings])
 
     def _feeds(self, root: str, query: Query, saved: Any) -> list[_Feed]:
         saved = saved if isinstance(saved, dict) else {}

@@ -24,6 +24,7 @@ from monitor.channels.base import (
     ChannelError,
     ChannelSettings,
     Haul,
+    feed_failures,
     parse_safely,
     redact_url,
 )
@@ -69,7 +70,9 @@ class Adapter(BaseChannel[Settings]):
         }
         haul = Haul()
         warnings: list[str] = []
-        for url in self.feed_urls():
+        failed: dict[str, ChannelError] = {}
+        urls = self.feed_urls()
+        for url in urls:
             previous = state.get(url, {})
             try:
                 new_state = self._fetch_feed(url, previous, now, haul)
@@ -77,11 +80,18 @@ class Adapter(BaseChannel[Settings]):
                 warnings.append(str(exc))
                 break
             except ChannelError as exc:
-                warnings.append(str(exc))
+                failed[url] = exc
                 continue
             if new_state is not None:  # None: 304 Not Modified
                 state[url] = new_state
-        return self.result(haul, state, warnings)
+            elif "failing_since" in previous:
+                state[url] = {k: v for k, v in previous.items() if k != "failing_since"}
+        since = {redact_url(u): state.get(u, {}).get("failing_since") for u in failed}
+        failures = {redact_url(u): error for u, error in failed.items()}
+        problems, failing_since = feed_failures(NAME, failures, len(urls), since, now)
+        for url in failed:
+            state[url] = state.get(url, {}) | {"failing_since": failing_since[redact_url(url)]}
+        return self.result(haul, state, [*problems, *warnings])
 
     def _fetch_feed(
         self, url: str, previous: dict[str, Any], now: datetime, haul: Haul

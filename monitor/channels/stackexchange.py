@@ -24,6 +24,7 @@ from monitor.channels.base import (
     Haul,
     HttpClient,
     RateLimited,
+    feed_failures,
     parse_json,
     parse_safely,
     time_or_none,
@@ -40,6 +41,8 @@ KEYS_PAGE = "https://stackapps.com/apps/oauth/register"
 # error_id values that mean the key or token is wrong (api.stackexchange.com/docs/error-handling).
 _AUTH_ERRORS = {401, 402, 403, 405, 406}
 _THROTTLED = 502
+# The cursor's key for {site: when it started failing}; "site:term" keys hold the searches.
+FAILING_SINCE = "failing_since"
 _AVAILABLE_IN = re.compile(r"available in (\d+) seconds?")
 
 
@@ -107,23 +110,37 @@ class Adapter(BaseChannel[Settings]):
                 feeds.append(_Feed(site, term, newest, since))
         haul = Haul()
         warnings: list[str] = []
+        failed: dict[str, ChannelError] = {}
         pending = list(feeds)
         try:
             while pending:
                 for feed in list(pending):
+                    if feed.site in failed:
+                        pending.remove(feed)
+                        continue
                     try:
                         more = self._step(feed, now, haul)
                     except (AuthError, BudgetExhausted, RateLimited):
                         raise
                     except ChannelError as exc:  # one bad site name must not stop the others
-                        warnings.append(str(exc))
+                        failed[feed.site] = exc
                         more = False
                     if not more:
                         pending.remove(feed)
         except (BudgetExhausted, RateLimited) as exc:
             warnings.append(str(exc))
-        state = {f.key: f.newest for f in feeds if f.newest is not None}
-        return self.result(haul, state, warnings)
+        saved_since = saved.get(FAILING_SINCE)
+        problems, failing_since = feed_failures(
+            NAME,
+            failed,
+            len(self.settings.sites),
+            saved_since if isinstance(saved_since, dict) else {},
+            now,
+        )
+        state: dict[str, Any] = {f.key: f.newest for f in feeds if f.newest is not None}
+        if failing_since:
+            state[FAILING_SINCE] = failing_since
+        return self.result(haul, state, [*problems, *warnings])
 
     def _step(self, feed: _Feed, now: datetime, haul: Haul) -> bool:
         """Read one page of this search; False once it has nothing left this poll."""
