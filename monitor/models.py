@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
+from monitor.text import valid_utf8
+
 Clock = Callable[[], datetime]
 Label = Literal["negative", "neutral", "positive"]
 Severity = Literal["warning", "critical"]
@@ -30,6 +32,12 @@ class Mention:
     lang: str | None = None
     # App Store stars (1-5): a signal stored beside VADER, not mixed into it.
     rating: int | None = None
+
+    def __post_init__(self) -> None:
+        # The one boundary every adapter passes: whatever a stranger's payload held, every
+        # later stage (SQLite, Slack, email) gets valid UTF-8.
+        for name in ("native_id", "url", "author", "text"):
+            object.__setattr__(self, name, valid_utf8(getattr(self, name)))
 
 
 @dataclass(frozen=True, slots=True)

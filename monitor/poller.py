@@ -144,6 +144,4 @@ class Poller:
 
     def close(self) -> None:
         for adapter in self.adapters.values():
-            http = getattr(adapter, "http", None)
-            if http is not None:
-                http.close()
+            adapter.close()

@@ -68,11 +68,26 @@ def html_to_text(markup: str | None) -> str:
 
 
 def cap_text(text: str, limit: int = MAX_TEXT_BYTES) -> str:
-    """Cut text to at most `limit` UTF-8 bytes without splitting a character."""
-    encoded = text.encode("utf-8")
+    """Cut text to at most `limit` UTF-8 bytes without splitting a character.
+
+    Lone surrogates pass through (counted as the 3 bytes U+FFFD will take): Mention replaces
+    them, once, for every adapter.
+    """
+    encoded = text.encode("utf-8", "surrogatepass")
     if len(encoded) <= limit:
         return text
-    return encoded[:limit].decode("utf-8", errors="ignore")
+    cut = limit
+    while cut and encoded[cut] & 0xC0 == 0x80:  # a continuation byte: back to the char's start
+        cut -= 1
+    return encoded[:cut].decode("utf-8", "surrogatepass")
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def valid_utf8(text: str) -> str:
+    """Text any UTF-8 encoder accepts: JSON's "\\ud83d" escapes can decode to lone surrogates."""
+    return _SURROGATES.sub("\ufffd", text)
 
 
 def one_line(text: str, limit: int) -> str:

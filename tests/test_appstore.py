@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -278,3 +279,49 @@ def test_settings_explain_what_to_fix(overrides: dict[str, Any], problem: str) -
     options: dict[str, Any] = {"apps": (APP,)}
     with pytest.raises(ValueError, match=problem):
         Settings(**(options | overrides))
+
+
+def serve_first_page_changed(server: HTTPServer, change: Callable[[dict[str, Any]], None]) -> None:
+    """Page 1 with its first review passed through `change`, page 2 as recorded."""
+    page1 = load("customerreviews_us_page1.json")
+    change(page1["feed"]["entry"][1])
+    server.expect_request(path(APP, 1)).respond_with_json(page1)
+    server.expect_request(path(APP, 2)).respond_with_json(load("customerreviews_us_page2.json"))
+
+
+def test_lone_surrogates_in_text_and_author_become_replacement_characters(
+    httpserver: HTTPServer,
+) -> None:
+    def poison(entry: dict[str, Any]) -> None:
+        entry["title"]["label"] = "broken \ud83d review"
+        entry["content"]["label"] = ""
+        entry["author"]["name"]["label"] = "n\udc00me"
+
+    serve_first_page_changed(httpserver, poison)
+    result = make_adapter(httpserver, []).fetch(QUERY, None, NOW)
+    first = result.mentions[0]
+    assert (first.native_id, first.text, first.author) == (
+        "us:11000000005",
+        "broken \ufffd review",
+        "n\ufffdme",
+    )
+    assert ids(result) == [f"us:1100000000{n}" for n in (5, 4, 3, 2)]
+
+
+def test_an_item_the_parser_cannot_handle_is_skipped_and_the_others_kept(
+    httpserver: HTTPServer,
+) -> None:
+    def poison(entry: dict[str, Any]) -> None:
+        # Converting to UTC runs past year 9999: astimezone raises OverflowError.
+        entry["updated"]["label"] = "9999-12-31T23:59:59-05:00"
+
+    serve_first_page_changed(httpserver, poison)
+    result = make_adapter(httpserver, []).fetch(QUERY, None, NOW)
+    assert result.skipped == 1
+    assert ids(result) == [f"us:1100000000{n}" for n in (4, 3, 2)]
+
+
+def test_an_unreadable_cursor_is_replaced_by_a_backfill(httpserver: HTTPServer) -> None:
+    serve_two_pages(httpserver)
+    result = make_adapter(httpserver, []).fetch(QUERY, "{not json", NOW)
+    assert ids(result) == [f"us:1100000000{n}" for n in (5, 4, 3, 2)]

@@ -11,6 +11,7 @@ lexicon and the AppView's tests describe.
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -267,3 +268,24 @@ def test_request_budget_is_respected_and_the_next_poll_closes_the_gap_first(
 def test_settings_refuse_an_identifier_without_an_app_password() -> None:
     with pytest.raises(ValueError, match="app_password"):
         Settings(identifier=HANDLE)
+
+
+def test_lone_surrogates_in_text_and_author_become_replacement_characters(
+    httpserver: HTTPServer,
+) -> None:
+    posts = recorded_posts()
+    bad = copy.deepcopy(posts[0])
+    bad["record"]["text"] = "broken \ud83d post"
+    bad["author"]["handle"] = "n\udc00me.bsky.social"
+    serve_search(httpserver, [bad, *posts[1:]])
+    result = make_adapter(httpserver).fetch(QUERY, None, NOW)
+    mention = next(m for m in result.mentions if m.native_id == bad["uri"])
+    assert (mention.text, mention.author) == ("broken \ufffd post", "n\ufffdme.bsky.social")
+    assert len(result.mentions) == 4
+
+
+def test_an_unreadable_cursor_is_replaced_by_a_backfill(httpserver: HTTPServer) -> None:
+    seen = serve_search(httpserver, recorded_posts())
+    result = make_adapter(httpserver).fetch(QUERY, "{not json", NOW)
+    assert seen[0].args["since"] == "2024-10-21T12:00:00.000Z"
+    assert len(result.mentions) == 4

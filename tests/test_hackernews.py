@@ -235,3 +235,41 @@ def test_redact_text_drops_query_strings_and_userinfo_from_urls() -> None:
 
     text = "GET https://user:pw@api.example/v3/search?key=SECRET&q=x failed; see http://h/p#frag"
     assert redact_text(text) == "GET https://api.example/v3/search failed; see http://h/p"
+
+
+def test_lone_surrogates_in_text_and_author_become_replacement_characters(
+    httpserver: HTTPServer, clock: FixedClock
+) -> None:
+    hits = real_hn_hits()[:3]
+    bad = dict(hits[0], comment_text="broken \ud83d emoji", author="n\udc00me")
+    # json.dumps writes the surrogates as "\ud83d" escapes, as a real API's JSON would.
+    httpserver.expect_request(PATH).respond_with_json(
+        {"hits": [bad, *hits[1:]], "nbHits": 3, "nbPages": 1}
+    )
+    result = make_adapter(httpserver, []).fetch(ALL, None, clock())
+    mention = next(m for m in result.mentions if m.native_id == bad["objectID"])
+    assert (mention.text, mention.author) == ("broken \ufffd emoji", "n\ufffdme")
+    assert len(result.mentions) == 3
+
+
+def test_an_item_the_parser_cannot_handle_is_skipped_and_the_others_kept(
+    httpserver: HTTPServer, clock: FixedClock
+) -> None:
+    hits = real_hn_hits()[:3]
+    # A number far past float's range as a story's points: float() raises OverflowError.
+    bad = dict(hits[0], points=10**400)
+    httpserver.expect_request(PATH).respond_with_json(
+        {"hits": [bad, *hits[1:]], "nbHits": 3, "nbPages": 1}
+    )
+    result = make_adapter(httpserver, []).fetch(ALL, None, clock())
+    assert result.skipped == 1
+    assert sorted(m.native_id for m in result.mentions) == sorted(h["objectID"] for h in hits[1:])
+
+
+def test_an_unreadable_cursor_is_replaced_by_a_backfill(
+    httpserver: HTTPServer, clock: FixedClock
+) -> None:
+    hits = real_hn_hits()
+    serve_hits(httpserver, hits)
+    result = make_adapter(httpserver, []).fetch(ALL, "{not json", clock())
+    assert len(result.mentions) == len(hits)

@@ -17,7 +17,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from monitor.channels.base import AuthError, HttpClient
+from monitor.channels.base import AuthError, ChannelError, HttpClient
 from monitor.channels.mastodon import Adapter, Settings, rewind, snowflake_at
 from monitor.models import Query
 from monitor.validate import Secret
@@ -297,3 +297,64 @@ def test_settings_refuse_a_token_for_an_instance_not_polled() -> None:
 def test_settings_accept_a_bare_host_as_instance_and_token_key() -> None:
     settings = Settings(instances=("mastodon.social",), tokens={"mastodon.social": Secret(TOKEN)})
     assert settings.token_for("https://mastodon.social") == Secret(TOKEN)
+
+
+def test_lone_surrogates_in_text_and_author_become_replacement_characters(
+    httpserver: HTTPServer,
+) -> None:
+    items = statuses(3)
+    items[0].update(content="<p>broken \ud83d toot</p>", spoiler_text="")
+    items[0]["account"] = dict(items[0]["account"], acct="n\udc00me")
+    serve_tag(httpserver, items)
+    result = make_adapter(httpserver).fetch(QUERY, None, NOW)
+    host = httpserver.url_for("").split("://")[1].rstrip("/")
+    mention = next(m for m in result.mentions if m.native_id == items[0]["uri"])
+    assert (mention.text, mention.author) == ("broken \ufffd toot", f"n\ufffdme@{host}")
+    assert len(result.mentions) == 3
+
+
+def test_an_item_the_parser_cannot_handle_is_skipped_and_the_others_kept(
+    httpserver: HTTPServer,
+) -> None:
+    items = statuses(3)
+    # Past float's range: float() raises OverflowError.
+    items[0]["account"] = dict(items[0]["account"], followers_count=10**400)
+    serve_tag(httpserver, items)
+    result = make_adapter(httpserver).fetch(QUERY, None, NOW)
+    assert result.skipped == 1
+    assert {m.native_id for m in result.mentions} == {s["uri"] for s in items[1:]}
+
+
+def test_an_unreadable_cursor_is_replaced_by_a_backfill(httpserver: HTTPServer) -> None:
+    items = statuses(3)
+    seen = serve_tag(httpserver, items)
+    result = make_adapter(httpserver).fetch(QUERY, "{not json", NOW)
+    assert seen[0].args["min_id"] == snowflake_at(NOW - timedelta(days=14))
+    assert len(result.mentions) == 3
+
+
+def test_every_instance_failing_fails_the_poll_naming_each(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/a" + TAG_PATH).respond_with_data("down", status=500)
+    httpserver.expect_request("/b" + TAG_PATH).respond_with_data("gone", status=410)
+    adapter = make_adapter(httpserver, ("/a", "/b"), max_retries=0)
+    with pytest.raises(ChannelError) as failure:
+        adapter.fetch(QUERY, None, NOW)
+    message = str(failure.value)
+    assert message.startswith("mastodon: all 2 failed: ")
+    assert f"{httpserver.url_for('/a')}: " in message and "HTTP 500" in message
+    assert f"{httpserver.url_for('/b')}: " in message and "HTTP 410" in message
+
+
+def test_a_failing_instance_is_warned_about_with_the_time_it_started_failing(
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_request("/a" + TAG_PATH).respond_with_data("down", status=500)
+    serve_tag(httpserver, statuses(2), "/b")
+    adapter = make_adapter(httpserver, ("/a", "/b"), max_retries=0)
+    first = adapter.fetch(QUERY, None, NOW)
+    second = adapter.fetch(QUERY, first.cursor, NOW + timedelta(hours=1))
+    (warning,) = second.warnings
+    assert warning.startswith(
+        f"mastodon: {httpserver.url_for('/a')} failing since 2019-12-10T12:00:00+00:00: "
+    )
+    assert len(first.mentions) == 2

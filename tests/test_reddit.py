@@ -327,3 +327,39 @@ def test_settings_refuse_a_missing_user_agent() -> None:
 def test_settings_refuse_a_client_id_without_its_secret() -> None:
     with pytest.raises(ValueError, match="client_secret"):
         Settings(user_agent=UA, client_id=Secret("app-id"))
+
+
+def test_lone_surrogates_in_text_and_author_become_replacement_characters(
+    httpserver: HTTPServer,
+) -> None:
+    children = real_children()
+    bad = copy.deepcopy(children[0])
+    bad["data"].update(
+        title="broken \ud83d title", selftext="", selftext_html=None, author="n\udc00me"
+    )
+    serve_search(httpserver, [bad, *children[1:]])
+    result = make_adapter(httpserver, []).fetch(QUERY, None, NOW)
+    mention = next(m for m in result.mentions if m.native_id == bad["data"]["name"])
+    assert (mention.text, mention.author) == ("broken \ufffd title", "n\ufffdme")
+    assert len(result.mentions) == len(children)
+
+
+def test_an_item_the_parser_cannot_handle_is_skipped_and_the_others_kept(
+    httpserver: HTTPServer,
+) -> None:
+    children = real_children()
+    bad = copy.deepcopy(children[0])
+    bad["data"]["score"] = 10**400  # past float's range: float() raises OverflowError
+    serve_search(httpserver, [bad, *children[1:]])
+    result = make_adapter(httpserver, []).fetch(QUERY, None, NOW)
+    assert result.skipped == 1
+    assert sorted(m.native_id for m in result.mentions) == sorted(
+        c["data"]["name"] for c in children[1:]
+    )
+
+
+def test_an_unreadable_cursor_is_replaced_by_a_backfill(httpserver: HTTPServer) -> None:
+    children = real_children()
+    serve_search(httpserver, children)
+    result = make_adapter(httpserver, []).fetch(QUERY, "{not json", NOW)
+    assert len(result.mentions) == len(children)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from pytest_httpserver import HTTPServer
+from werkzeug import Response
 
-from monitor.channels.base import HttpClient
+from monitor.channels.base import ChannelError, HttpClient
 from monitor.channels.rss import Adapter, Settings
 from monitor.models import Query
 from tests.conftest import fixture_path
@@ -105,8 +107,10 @@ def test_a_broken_feed_is_reported_and_the_others_still_land(httpserver: HTTPSer
     assert (
         len(result.warnings) == 1
         and "/broken is not a readable RSS/Atom feed" in result.warnings[0]
+        and "/broken failing since 2019-07-11T00:00:00+00:00: " in result.warnings[0]
     )
-    assert httpserver.url_for("/broken") not in json.loads(result.cursor or "")
+    saved = json.loads(result.cursor or "")
+    assert saved[httpserver.url_for("/broken")] == {"failing_since": NOW.isoformat()}
 
 
 def test_entry_without_title_text_or_link_is_skipped_and_counted(httpserver: HTTPServer) -> None:
@@ -120,3 +124,88 @@ def test_entry_without_title_text_or_link_is_skipped_and_counted(httpserver: HTT
     result = make_adapter(httpserver, "/f").fetch(QUERY, None, NOW)
     assert result.skipped == 1
     assert [m.url for m in result.mentions] == ["https://e.example/1"]
+
+
+def test_lone_surrogates_in_text_and_author_become_replacement_characters(
+    httpserver: HTTPServer,
+) -> None:
+    xml = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        "<item><title>broken &#xD83D; entry</title><author>n&#56320;me</author>"
+        "<link>https://e.example/1</link><pubDate>Wed, 10 Jul 2019 10:00:00 GMT</pubDate></item>"
+        "<item><title>Acme is great</title><link>https://e.example/2</link>"
+        "<pubDate>Wed, 10 Jul 2019 10:00:00 GMT</pubDate></item></channel></rss>"
+    )
+    httpserver.expect_request("/f").respond_with_data(xml, content_type="application/rss+xml")
+    result = make_adapter(httpserver, "/f").fetch(QUERY, None, NOW)
+    first = result.mentions[0]
+    assert (first.text, first.author) == ("broken \ufffd entry", "n\ufffdme")
+    assert [m.url for m in result.mentions] == ["https://e.example/1", "https://e.example/2"]
+
+
+def test_an_item_the_parser_cannot_handle_is_skipped_and_the_others_kept(
+    httpserver: HTTPServer,
+) -> None:
+    xml = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        # A marked section with no name: Python's HTMLParser raises AssertionError on it.
+        "<item><title>Acme one</title><description>&lt;![ ]&gt; hi</description>"
+        "<link>https://e.example/1</link></item>"
+        "<item><title>Acme two</title><link>https://e.example/2</link>"
+        "<pubDate>Wed, 10 Jul 2019 10:00:00 GMT</pubDate></item></channel></rss>"
+    )
+    httpserver.expect_request("/f").respond_with_data(xml, content_type="application/rss+xml")
+    result = make_adapter(httpserver, "/f").fetch(QUERY, None, NOW)
+    assert result.skipped == 1
+    assert [m.url for m in result.mentions] == ["https://e.example/2"]
+
+
+def test_an_unreadable_cursor_is_replaced_by_a_backfill(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/tc").respond_with_data(
+        feed_bytes("TechCrunch.xml"), content_type="application/rss+xml"
+    )
+    result = make_adapter(httpserver, "/tc").fetch(QUERY, "{not json", NOW)
+    assert len(result.mentions) == 20
+
+
+def test_a_channel_whose_only_feed_answers_404_fails_the_poll(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/gone").respond_with_data("no such feed", status=404)
+    with pytest.raises(ChannelError, match=r"rss: GET http://localhost:\d+/gone: HTTP 404"):
+        make_adapter(httpserver, "/gone?token=s3cret").fetch(QUERY, None, NOW)
+
+
+def test_every_feed_failing_fails_the_poll_naming_each(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/a").respond_with_data("no", status=404)
+    httpserver.expect_request("/b").respond_with_data("<html>not a feed")
+    with pytest.raises(ChannelError) as failure:
+        make_adapter(httpserver, "/a", "/b").fetch(QUERY, None, NOW)
+    message = str(failure.value)
+    assert message.startswith("rss: all 2 failed: ")
+    assert "/a: GET " in message and "HTTP 404" in message
+    assert "/b is not a readable RSS/Atom feed" in message
+
+
+def test_a_failing_feed_is_warned_about_with_the_time_it_started_failing(
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_request("/gone").respond_with_data("no", status=404)
+    httpserver.expect_request("/ok").respond_with_data(feed_bytes("FeedjiraBlog.xml"))
+    adapter = make_adapter(httpserver, "/gone?key=s3cret", "/ok")
+    first = adapter.fetch(QUERY, None, NOW)
+    second = adapter.fetch(QUERY, first.cursor, NOW + timedelta(hours=2))
+    (warning,) = second.warnings
+    gone = httpserver.url_for("/gone")
+    assert warning.startswith(f"rss: {gone} failing since 2019-07-11T00:00:00+00:00: GET {gone}")
+    assert "s3cret" not in warning
+    assert len(first.mentions) == 1
+
+
+def test_a_feed_that_recovers_is_no_longer_marked_failing(httpserver: HTTPServer) -> None:
+    answers = iter([Response("no", status=404), Response(feed_bytes("TechCrunch.xml"))])
+    httpserver.expect_request("/flaky").respond_with_handler(lambda _: next(answers))
+    httpserver.expect_request("/ok").respond_with_data(feed_bytes("FeedjiraBlog.xml"))
+    adapter = make_adapter(httpserver, "/flaky", "/ok")
+    first = adapter.fetch(QUERY, None, NOW)
+    second = adapter.fetch(QUERY, first.cursor, NOW + timedelta(hours=2))
+    assert second.warnings == ()
+    assert "failing_since" not in json.loads(second.cursor or "")[httpserver.url_for("/flaky")]

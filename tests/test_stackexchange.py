@@ -9,6 +9,7 @@ api.stackexchange.com/docs/error-handling: HTTP 400 with error_id, error_name, e
 
 from __future__ import annotations
 
+import copy
 import gzip
 import json
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from monitor.channels.base import AuthError, HttpClient, RateLimited
+from monitor.channels.base import AuthError, ChannelError, HttpClient, RateLimited
 from monitor.channels.stackexchange import Adapter, Settings
 from monitor.models import Query
 from monitor.validate import Secret
@@ -215,7 +216,10 @@ def test_unknown_site_is_a_warning_while_other_sites_land(httpserver: HTTPServer
     adapter = make_adapter(httpserver, sites=("nosuchsite", "stackoverflow"))
     result = adapter.fetch(QUERY, None, NOW)
     assert len(result.mentions) == 10
-    assert result.warnings == ("stackexchange: nosuchsite: bad_parameter: site is required",)
+    assert result.warnings == (
+        "stackexchange: nosuchsite failing since 2016-02-09T00:00:00+00:00: "
+        "nosuchsite: bad_parameter: site is required",
+    )
 
 
 def test_malformed_items_are_skipped_and_counted(httpserver: HTTPServer) -> None:
@@ -263,3 +267,70 @@ def test_gzip_responses_are_decoded(httpserver: HTTPServer) -> None:
     serve_search(httpserver, recorded_items(), gzipped=True)
     result = make_adapter(httpserver).fetch(QUERY, None, NOW)
     assert len(result.mentions) == 10
+
+
+def test_lone_surrogates_in_text_and_author_become_replacement_characters(
+    httpserver: HTTPServer,
+) -> None:
+    items = recorded_items()
+    bad = copy.deepcopy(items[0])
+    bad.update(title="broken \ud83d question", body="")
+    bad["owner"]["display_name"] = "n\udc00me"
+    serve_search(httpserver, [bad, *items[1:]])
+    result = make_adapter(httpserver).fetch(QUERY, None, NOW)
+    mention = next(m for m in result.mentions if m.native_id.endswith(f":{bad['question_id']}"))
+    assert (mention.text, mention.author) == ("broken \ufffd question", "n\ufffdme")
+    assert len(result.mentions) == len(items)
+
+
+def test_an_item_the_parser_cannot_handle_is_skipped_and_the_others_kept(
+    httpserver: HTTPServer,
+) -> None:
+    items = recorded_items()
+    bad = copy.deepcopy(items[0])
+    bad["owner"]["reputation"] = 10**400  # past float's range: float() raises OverflowError
+    serve_search(httpserver, [bad, *items[1:]])
+    result = make_adapter(httpserver).fetch(QUERY, None, NOW)
+    assert result.skipped == 1
+    assert len(result.mentions) == len(items) - 1
+
+
+def test_an_unreadable_cursor_is_replaced_by_a_backfill(httpserver: HTTPServer) -> None:
+    seen = serve_search(httpserver, recorded_items())
+    result = make_adapter(httpserver).fetch(QUERY, "{not json", NOW)
+    assert seen[0].args["fromdate"] == str(int((NOW - BACKFILL).timestamp()))
+    assert len(result.mentions) == len(recorded_items())
+
+
+def test_a_site_answering_500_every_time_fails_the_poll(httpserver: HTTPServer) -> None:
+    httpserver.expect_request(PATH).respond_with_data("oops", status=500)
+    adapter = make_adapter(httpserver, max_retries=1)
+    with pytest.raises(ChannelError, match=r"stackexchange: .*HTTP 500 after 2 attempts"):
+        adapter.fetch(QUERY, None, NOW)
+
+
+def test_every_site_failing_fails_the_poll_naming_each(httpserver: HTTPServer) -> None:
+    httpserver.expect_request(PATH).respond_with_data("oops", status=500)
+    adapter = make_adapter(httpserver, sites=("stackoverflow", "superuser"), max_retries=0)
+    with pytest.raises(ChannelError, match=r"all 2 failed: stackoverflow: .*; superuser: "):
+        adapter.fetch(QUERY, None, NOW)
+
+
+def test_a_failing_site_keeps_the_time_it_started_failing(httpserver: HTTPServer) -> None:
+    items = recorded_items()
+
+    def handler(request: Request) -> Response:
+        if request.args["site"] == "superuser":
+            return Response("down", status=503)
+        body = {"items": items, "has_more": False, "quota_max": 300, "quota_remaining": 290}
+        return Response(json.dumps(body), content_type="application/json")
+
+    httpserver.expect_request(PATH).respond_with_handler(handler)
+    adapter = make_adapter(httpserver, sites=("stackoverflow", "superuser"), max_retries=0)
+    first = adapter.fetch(QUERY, None, NOW)
+    second = adapter.fetch(QUERY, first.cursor, NOW + timedelta(hours=1))
+    assert len(second.warnings) == 1
+    assert second.warnings[0].startswith(
+        "stackexchange: superuser failing since 2016-02-09T00:00:00+00:00: "
+    )
+    assert len(second.mentions) == len(items)

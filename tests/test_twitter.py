@@ -10,6 +10,7 @@ UsageCapExceededProblem, and the rate-limit headers page); their posts and users
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -355,3 +356,52 @@ def test_snowflake_time_matches_the_recorded_creation_times() -> None:
 def test_settings_refuse_an_empty_bearer_token() -> None:
     with pytest.raises(ValueError, match="bearer_token is empty"):
         Settings(bearer_token=Secret(""))
+
+
+def serve_first_page_changed(
+    server: HTTPServer, change: Callable[[dict[str, Any]], None]
+) -> dict[str, Any]:
+    """Page 1 passed through `change`, page 2 as recorded; returns page 1."""
+    page1 = load("search_recent_page1.json")
+    change(page1)
+    serve_pages(server, {None: page1, NEXT: load("search_recent_page2.json")})
+    return page1
+
+
+def test_lone_surrogates_in_text_and_author_become_replacement_characters(
+    httpserver: HTTPServer,
+) -> None:
+    def poison(page: dict[str, Any]) -> None:
+        page["data"][0]["text"] = "broken \ud83d post"
+        page["data"][0]["author_id"] = "4242"
+        page["includes"]["users"].append({"id": "4242", "username": "n\udc00me"})
+
+    page1 = serve_first_page_changed(httpserver, poison)
+    result = make_adapter(httpserver, []).fetch(QUERY, None, NOW)
+    mention = by_id(result)[page1["data"][0]["id"]]
+    assert (mention.text, mention.author) == ("broken \ufffd post", "n\ufffdme")
+
+
+def test_an_item_the_parser_cannot_handle_is_skipped_and_the_others_kept(
+    httpserver: HTTPServer,
+) -> None:
+    def poison(page: dict[str, Any]) -> None:
+        page["data"][0]["author_id"] = "4242"
+        # Past float's range: float() raises OverflowError.
+        metrics = {"followers_count": 10**400}
+        page["includes"]["users"].append(
+            {"id": "4242", "username": "big", "public_metrics": metrics}
+        )
+
+    page1 = serve_first_page_changed(httpserver, poison)
+    result = make_adapter(httpserver, []).fetch(QUERY, None, NOW)
+    assert result.skipped == 1
+    assert page1["data"][0]["id"] not in by_id(result)
+    assert str(page1["data"][1]["id"]) in by_id(result)
+
+
+def test_an_unreadable_cursor_is_replaced_by_a_backfill(httpserver: HTTPServer) -> None:
+    seen = serve_two_pages(httpserver)
+    result = make_adapter(httpserver, []).fetch(QUERY, "{not json", NOW)
+    assert seen[0].args["start_time"] == (NOW - HORIZON).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert first_id("search_recent_page1.json") in by_id(result)

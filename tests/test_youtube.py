@@ -11,7 +11,7 @@ channels and comments are invented.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -395,3 +395,47 @@ def test_settings_explain_what_to_fix(overrides: dict[str, Any], problem: str) -
     options: dict[str, Any] = {"api_key": Secret(KEY)}
     with pytest.raises(ValueError, match=problem):
         Settings(**(options | overrides))
+
+
+def serve_search_page(server: HTTPServer, change: Callable[[dict[str, Any]], None]) -> None:
+    """search_page1.json as the only page, its first video passed through `change`."""
+    body = load("search_page1.json")
+    del body["nextPageToken"]
+    change(body["items"][0])
+    server.expect_request("/search").respond_with_json(body)
+    server.expect_request("/commentThreads").respond_with_json(load("comments_empty.json"))
+
+
+def test_lone_surrogates_in_text_and_author_become_replacement_characters(
+    httpserver: HTTPServer,
+) -> None:
+    def poison(item: dict[str, Any]) -> None:
+        item["snippet"].update(
+            title="broken \ud83d video", description="", channelTitle="n\udc00me"
+        )
+
+    serve_search_page(httpserver, poison)
+    result = make_adapter(httpserver).fetch(QUERY, None, NOW)
+    mention = by_id(result)[f"v:{V1}"]
+    assert (mention.text, mention.author) == ("broken \ufffd video", "n\ufffdme")
+    assert len(result.mentions) == 2
+
+
+def test_an_item_the_parser_cannot_handle_is_skipped_and_the_others_kept(
+    httpserver: HTTPServer,
+) -> None:
+    def poison(item: dict[str, Any]) -> None:
+        # Converting to UTC runs past year 9999: astimezone raises OverflowError.
+        item["snippet"]["publishedAt"] = "9999-12-31T23:59:59-05:00"
+
+    serve_search_page(httpserver, poison)
+    result = make_adapter(httpserver).fetch(QUERY, None, NOW)
+    assert result.skipped == 1
+    assert list(by_id(result)) == [f"v:{V2}"]
+
+
+def test_an_unreadable_cursor_is_replaced_by_a_backfill(httpserver: HTTPServer) -> None:
+    seen = serve_week(httpserver)
+    result = make_adapter(httpserver).fetch(QUERY, "{not json", NOW)
+    assert seen[0].args["publishedAfter"].startswith("2026-02-2")
+    assert f"v:{V1}" in by_id(result)

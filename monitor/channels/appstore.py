@@ -10,7 +10,6 @@ out of requests re-reads, it never skips.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass
@@ -18,15 +17,17 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from monitor.channels.base import (
+    BaseChannel,
     BudgetExhausted,
     ChannelError,
     ChannelSettings,
     Haul,
-    HttpClient,
     RateLimited,
     parse_json,
+    parse_safely,
     parse_time,
     redact_url,
+    time_or_none,
 )
 from monitor.models import FetchResult, Mention, Query
 from monitor.text import cap_text, html_to_text
@@ -73,16 +74,14 @@ class Settings(ChannelSettings):
             )
 
 
-class Adapter:
+class Adapter(BaseChannel[Settings]):
     name = NAME
 
-    def __init__(self, settings: Settings, http: HttpClient) -> None:
-        self.settings = settings
-        self.http = http
-
     def fetch(self, query: Query, cursor: str | None, now: datetime) -> FetchResult:
-        self.http.begin_poll()
-        state: dict[str, dict[str, str]] = json.loads(cursor) if cursor else {}
+        saved = self.begin_poll(cursor)
+        state: dict[str, dict[str, str]] = {
+            feed: value for feed, value in saved.items() if _feed_state_ok(value)
+        }
         feeds = [f"{a}/{c.lower()}" for a in self.settings.apps for c in self.settings.countries]
         # Least recently finished first, so a poll cut short by its budget starves no feed.
         feeds.sort(key=lambda feed: state.get(feed, {}).get("checked", ""))
@@ -98,13 +97,7 @@ class Adapter:
                 warnings.append(str(exc))
                 continue
             state[feed] = {"updated": newest.isoformat(), "checked": now.isoformat()}
-        return FetchResult(
-            mentions=tuple(haul.mentions.values()),
-            cursor=json.dumps({f: state[f] for f in feeds if f in state}, sort_keys=True),
-            skipped=haul.skipped,
-            requests=self.http.requests,
-            warnings=tuple(warnings),
-        )
+        return self.result(haul, {f: state[f] for f in feeds if f in state}, warnings)
 
     def _walk(
         self, feed: str, previous: dict[str, str] | None, now: datetime, haul: Haul
@@ -135,7 +128,7 @@ class Adapter:
                 )
             oldest: datetime | None = None
             for entry in reviews:
-                mention = parse_review(entry, app, country)
+                mention = parse_safely(parse_review, entry, app, country)
                 if mention is None:
                     haul.skipped += 1
                     continue
@@ -165,6 +158,15 @@ class Adapter:
         if not isinstance(feed, dict):
             raise ChannelError(f"{NAME}: {redact_url(url)} answered without a feed object")
         return feed
+
+
+def _feed_state_ok(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("updated"), str)
+        and isinstance(value.get("checked", ""), str)
+        and time_or_none(value["updated"]) is not None
+    )
 
 
 def _entries(feed: dict[str, Any]) -> list[Any]:

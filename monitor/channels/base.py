@@ -1,33 +1,71 @@
-"""What every channel adapter shares: its settings, its protocol, and a careful HTTP client."""
+"""What every channel adapter shares: its settings, its protocol, and parsing helpers.
+
+The HTTP client lives in monitor.http; the names adapters (and, for now, notify.slack) use from
+it are re-exported here.
+"""
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
-import re
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Protocol, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, ClassVar, Generic, ParamSpec, Protocol, TypeVar
 
-import httpx
-
-from monitor import __version__
+from monitor.http import (
+    USER_AGENT,
+    AuthError,
+    BudgetExhausted,
+    DeadlineExceeded,
+    HttpClient,
+    HttpError,
+    HttpSettings,
+    RateLimited,
+    json_or_none,
+    parse_json,
+    redact_text,
+    redact_url,
+    retry_after_seconds,
+)
 from monitor.models import FetchResult, Mention, Query
+
+__all__ = [
+    "USER_AGENT",
+    "AuthError",
+    "BaseChannel",
+    "BudgetExhausted",
+    "Channel",
+    "ChannelError",
+    "ChannelSettings",
+    "DeadlineExceeded",
+    "Haul",
+    "HttpClient",
+    "RateLimited",
+    "feed_failures",
+    "json_or_none",
+    "load_cursor",
+    "parse_json",
+    "parse_safely",
+    "parse_time",
+    "redact_text",
+    "redact_url",
+    "retry_after_seconds",
+    "round_robin",
+    "search_terms",
+    "time_or_none",
+]
 
 log = logging.getLogger(__name__)
 F = TypeVar("F")
+P = ParamSpec("P")
 
-USER_AGENT = (
-    f"monitor/{__version__} (self-hosted brand monitor; +https://github.com/monitor/monitor)"
-)
+# A poll failed in a way the user should see in `monitor status`: any HTTP error is one.
+ChannelError = HttpError
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ChannelSettings:
+class ChannelSettings(HttpSettings):
     """Settings every channel accepts. Adapters subclass this with their own fields."""
 
     default_base_url: ClassVar[str] = ""
@@ -35,18 +73,11 @@ class ChannelSettings:
     every: timedelta = timedelta(minutes=5)
     backfill: timedelta = timedelta(days=14)
     base_url: str = ""
-    max_requests: int = 20
-    timeout: timedelta = timedelta(seconds=15)
-    max_response_bytes: int = 5 * 1024 * 1024
-    max_retries: int = 4
-    # A Retry-After longer than this ends the poll; the next scheduled poll tries again.
-    max_retry_wait: timedelta = timedelta(seconds=60)
 
     def __post_init__(self) -> None:
+        HttpSettings.__post_init__(self)
         if self.every.total_seconds() < 1:
             raise ValueError("every must be at least 1s")
-        if self.max_requests < 1:
-            raise ValueError("max_requests must be at least 1")
 
     @property
     def api_root(self) -> str:
@@ -60,224 +91,42 @@ class Channel(Protocol):
 
     def fetch(self, query: Query, cursor: str | None, now: datetime) -> FetchResult: ...
 
-
-class ChannelError(Exception):
-    """A poll failed in a way the user should see in `monitor status`. Never carries a secret."""
+    def close(self) -> None: ...
 
 
-class AuthError(ChannelError):
-    pass
+S = TypeVar("S", bound=ChannelSettings)
 
 
-class RateLimited(ChannelError):
-    pass
+class BaseChannel(Generic[S]):
+    """What every adapter does alike: settings and client, the cursor in and out, closing.
 
-
-class BudgetExhausted(ChannelError):
-    """The poll used its `max_requests`; adapters stop paginating and keep what they have."""
-
-
-def redact_url(url: str | httpx.URL) -> str:
-    """A URL fit for logs and errors: no query string, no userinfo (either may hold a key)."""
-    parts = urlsplit(str(url))
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
-_URL_SECRETS = re.compile(r"(https?://)(?:[^\s/@]+@)?([^\s?#'\"]+)(?:[?#][^\s'\"]*)?")
-
-
-def redact_text(text: str) -> str:
-    """Any text with every URL's query string and userinfo removed (an unexpected error's message)."""
-    return _URL_SECRETS.sub(r"\1\2", text)
-
-
-def retry_after_seconds(value: str | None, now: datetime) -> float | None:
-    """Retry-After as seconds: either delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
-
-
-class HttpClient:
-    """One reused httpx.Client per adapter, with the behaviour every source needs.
-
-    Timeouts, a response size cap, a User-Agent naming the project, and 429/5xx/transport errors
-    retried with exponential backoff that honours Retry-After. `sleep` and `clock` are injected
-    so tests run without waiting.
+    Subclasses set `name` and write `fetch`; everything else they hold is their source's own.
     """
 
-    def __init__(
-        self,
-        channel: str,
-        settings: ChannelSettings,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        user_agent: str = USER_AGENT,
-    ) -> None:
-        self.channel = channel
+    name: ClassVar[str]
+
+    def __init__(self, settings: S, http: HttpClient) -> None:
         self.settings = settings
-        self.sleep = sleep
-        self.clock = clock
-        seconds = settings.timeout.total_seconds()
-        self.client = httpx.Client(
-            timeout=httpx.Timeout(seconds, connect=min(seconds, 10.0)),
-            headers={"User-Agent": user_agent, "Accept": "application/json, */*;q=0.5"},
-            follow_redirects=True,
+        self.http = http
+
+    def begin_poll(self, cursor: str | None) -> dict[str, Any]:
+        """A fresh request budget, and the saved state (empty, so a backfill, if damaged)."""
+        self.http.begin_poll()
+        return load_cursor(cursor, self.name)
+
+    def result(
+        self, haul: Haul, state: Mapping[str, Any], warnings: Iterable[str] = ()
+    ) -> FetchResult:
+        return FetchResult(
+            mentions=tuple(haul.mentions.values()),
+            cursor=json.dumps(state, sort_keys=True),
+            skipped=haul.skipped,
+            requests=self.http.requests,
+            warnings=tuple(warnings),
         )
-        self.requests = 0
-
-    def begin_poll(self) -> None:
-        self.requests = 0
-
-    @property
-    def budget_left(self) -> int:
-        return self.settings.max_requests - self.requests
 
     def close(self) -> None:
-        self.client.close()
-
-    def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        json_body: Any = None,
-        data: Mapping[str, str] | None = None,
-        ok_statuses: tuple[int, ...] = (),
-    ) -> httpx.Response:
-        """Send with retries. Returns a 2xx/3xx response (or one in `ok_statuses`), else raises."""
-        where = f"{self.channel}: {method} {redact_url(url)}"
-        attempt = 0
-        while True:
-            if self.requests >= self.settings.max_requests:
-                raise BudgetExhausted(
-                    f"{where}: request budget of {self.settings.max_requests} per poll used up; "
-                    "raise max_requests to fetch more per poll"
-                )
-            self.requests += 1
-            attempt += 1
-            wait: float | None
-            try:
-                response = self._send(method, url, params, headers, json_body, data)
-            except httpx.TimeoutException:
-                problem, wait = "timed out", None
-            except httpx.TransportError as exc:
-                problem, wait = f"connection failed ({type(exc).__name__})", None
-            else:
-                status = response.status_code
-                if status < 400 or status in ok_statuses:
-                    return response
-                if status in (401, 403):
-                    raise AuthError(
-                        f"{where}: HTTP {status}: the source refused our credentials; check the "
-                        f"token or key configured under channels.{self.channel}"
-                    )
-                if status != 429 and status < 500:
-                    raise ChannelError(f"{where}: HTTP {status}: {_short_body(response)}")
-                problem = f"HTTP {status}"
-                wait = retry_after_seconds(response.headers.get("Retry-After"), self.clock())
-            if attempt > self.settings.max_retries:
-                error = RateLimited if problem == "HTTP 429" else ChannelError
-                raise error(f"{where}: {problem} after {attempt} attempts; will retry next poll")
-            delay = wait if wait is not None else min(2.0 ** (attempt - 1), 30.0)
-            if delay > self.settings.max_retry_wait.total_seconds():
-                error = RateLimited if problem == "HTTP 429" else ChannelError
-                raise error(
-                    f"{where}: {problem}; the source asks to wait {delay:.0f}s, next poll retries"
-                )
-            log.warning(
-                "http_retry channel=%s url=%s problem=%r attempt=%d wait=%.1fs",
-                self.channel,
-                redact_url(url),
-                problem,
-                attempt,
-                delay,
-            )
-            self.sleep(delay)
-
-    def _send(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, Any] | None,
-        headers: Mapping[str, str] | None,
-        json_body: Any,
-        data: Mapping[str, str] | None,
-    ) -> httpx.Response:
-        """Stream the body so an oversized response is cut off, not read into memory."""
-        limit = self.settings.max_response_bytes
-        request = self.client.build_request(
-            method, url, params=params, headers=headers, json=json_body, data=data
-        )
-        response = self.client.send(request, stream=True)
-        try:
-            declared = response.headers.get("Content-Length")
-            if declared and declared.isdigit() and int(declared) > limit:
-                raise ChannelError(
-                    f"{self.channel}: {redact_url(url)} answered {declared} bytes, over "
-                    f"max_response_bytes={limit}; raise it under channels.{self.channel}"
-                )
-            body = bytearray()
-            for chunk in response.iter_bytes():
-                body.extend(chunk)
-                if len(body) > limit:
-                    raise ChannelError(
-                        f"{self.channel}: {redact_url(url)} answered more than "
-                        f"max_response_bytes={limit}; raise it under channels.{self.channel}"
-                    )
-        finally:
-            response.close()
-        # The body is already decoded: drop the headers that describe the encoded one, or httpx
-        # would try to gunzip it a second time.
-        headers = [
-            (k, v)
-            for k, v in response.headers.multi_items()
-            if k.lower() not in ("content-encoding", "content-length")
-        ]
-        return httpx.Response(
-            response.status_code, headers=headers, content=bytes(body), request=request
-        )
-
-    def get_json(self, url: str, **kwargs: Any) -> Any:
-        response = self.request("GET", url, **kwargs)
-        return parse_json(response, self.channel)
-
-
-def parse_json(response: httpx.Response, channel: str) -> Any:
-    try:
-        return json.loads(response.content)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ChannelError(
-            f"{channel}: {redact_url(response.request.url)} returned malformed JSON "
-            f"({exc.__class__.__name__} at byte {getattr(exc, 'pos', '?')}); will retry next poll"
-        ) from None
-
-
-def json_or_none(response: httpx.Response) -> Any:
-    """The body as JSON, or None when it is not (an error page, a cut-off answer)."""
-    try:
-        return json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
-def _short_body(response: httpx.Response) -> str:
-    return " ".join(response.text[:200].split()) or "(empty body)"
+        self.http.close()
 
 
 def parse_time(value: Any) -> datetime:
@@ -324,6 +173,63 @@ def time_or_none(value: Any) -> datetime | None:
         return parse_time(value)
     except (TypeError, ValueError, OverflowError, OSError):
         return None
+
+
+def parse_safely(
+    parse: Callable[P, Mention | None], *args: P.args, **kwargs: P.kwargs
+) -> Mention | None:
+    """Run an item parser; one item it cannot handle is skipped (None), never the whole poll.
+
+    Every item is a stranger's: whatever shape it takes that the parser did not foresee must
+    cost that item only, or the cursor never moves past it.
+    """
+    try:
+        return parse(*args, **kwargs)
+    except Exception as exc:
+        log.warning(
+            "item_skipped parser=%s error=%s",
+            getattr(parse, "__qualname__", parse),
+            type(exc).__name__,
+        )
+        return None
+
+
+def feed_failures(
+    channel: str,
+    failed: Mapping[str, ChannelError],
+    total: int,
+    since: Mapping[str, Any],
+    now: datetime,
+) -> tuple[list[str], dict[str, str]]:
+    """Feeds (feeds, sites, instances) that failed this poll -> one warning each, and since when.
+
+    `failed` maps a feed's label (never a secret) to its error; `since` is the cursor's saved
+    `failing_since`. When every one of the `total` feeds failed the source is down, not
+    degraded: that fails the poll, so it is recorded, shown and backed off like any failure.
+    """
+    if failed and len(failed) >= total:
+        errors = list(failed.values())
+        if len(errors) == 1:
+            raise errors[0]
+        kinds = {type(e) for e in errors}
+        kind = kinds.pop() if len(kinds) == 1 else ChannelError
+        raise kind(
+            f"{channel}: all {total} failed: "
+            + "; ".join(f"{f}: {_own(channel, e)}" for f, e in failed.items())
+        )
+    failing_since = {}
+    for feed in failed:
+        saved = since.get(feed)
+        failing_since[feed] = saved if isinstance(saved, str) else now.isoformat()
+    warnings = [
+        f"{channel}: {feed} failing since {failing_since[feed]}: {_own(channel, error)}"
+        for feed, error in failed.items()
+    ]
+    return warnings, failing_since
+
+
+def _own(channel: str, error: Exception) -> str:
+    return str(error).removeprefix(f"{channel}: ")
 
 
 def load_cursor(cursor: str | None, channel: str) -> dict[str, Any]:

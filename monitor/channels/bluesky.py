@@ -10,7 +10,6 @@ searches through the account's PDS, which proxies the query to the AppView.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,14 +19,15 @@ import httpx
 
 from monitor.channels.base import (
     AuthError,
+    BaseChannel,
     ChannelError,
     ChannelSettings,
     Haul,
     HttpClient,
     RateLimited,
     json_or_none,
-    load_cursor,
     parse_json,
+    parse_safely,
     round_robin,
     search_terms,
     time_or_none,
@@ -89,7 +89,7 @@ class _Haul(Haul):
         """Keep the good posts, count the bad; return the newest indexedAt seen."""
         newest = None
         for post in posts:
-            mention = parse_post(post)
+            mention = parse_safely(parse_post, post)
             if mention is None:
                 self.skipped += 1
                 continue
@@ -99,31 +99,23 @@ class _Haul(Haul):
         return newest
 
 
-class Adapter:
+class Adapter(BaseChannel[Settings]):
     name = NAME
 
     def __init__(self, settings: Settings, http: HttpClient) -> None:
-        self.settings = settings
-        self.http = http
+        super().__init__(settings, http)
         self._access: str | None = None
         # From RateLimit-* headers: send nothing before this (kept across polls).
         self._resume_at: datetime | None = None
 
     def fetch(self, query: Query, cursor: str | None, now: datetime) -> FetchResult:
-        self.http.begin_poll()
+        saved = self.begin_poll(cursor)
         if self._resume_at and now < self._resume_at:
             return FetchResult((), cursor, warnings=(_pause_message(self._resume_at),))
-        saved = load_cursor(cursor, NAME)
         feeds = [_Feed(q, _feed_state(saved.get(q))) for q in search_terms(query.terms)]
         haul = _Haul()
         warnings = round_robin(feeds, lambda feed: self._step(feed, now, haul))
-        return FetchResult(
-            mentions=tuple(haul.mentions.values()),
-            cursor=json.dumps({f.q: f.state for f in feeds}, sort_keys=True),
-            skipped=haul.skipped,
-            requests=self.http.requests,
-            warnings=tuple(warnings),
-        )
+        return self.result(haul, {f.q: f.state for f in feeds}, warnings)
 
     def _step(self, feed: _Feed, now: datetime, haul: _Haul) -> bool:
         """Send one request for this feed; False once it has nothing left to read this poll."""

@@ -8,17 +8,18 @@ budget keeps the cursor at the last complete window, so nothing between is ever 
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from monitor.channels.base import (
+    BaseChannel,
     BudgetExhausted,
     ChannelError,
     ChannelSettings,
-    HttpClient,
+    Haul,
+    parse_safely,
     search_terms,
     time_or_none,
 )
@@ -46,29 +47,26 @@ class Settings(ChannelSettings):
             raise ValueError("hits_per_page must be between 1 and 1000")
 
 
-class Adapter:
+class Adapter(BaseChannel[Settings]):
     name = NAME
 
-    def __init__(self, settings: Settings, http: HttpClient) -> None:
-        self.settings = settings
-        self.http = http
-
     def fetch(self, query: Query, cursor: str | None, now: datetime) -> FetchResult:
-        self.http.begin_poll()
+        after = self.begin_poll(cursor).get("after")
         now_ts = int(now.timestamp())
-        if cursor:
-            start = int(json.loads(cursor)["after"]) - int(self.settings.overlap.total_seconds())
+        if not isinstance(after, int) or isinstance(after, bool):
+            after = None
+        if after is not None:
+            start = after - int(self.settings.overlap.total_seconds())
         else:
             start = now_ts - int(self.settings.backfill.total_seconds())
         lo, hi = start, now_ts
         done = start
-        mentions: dict[str, Mention] = {}
-        skipped = 0
+        haul = Haul()
         try:
             while lo < hi:
-                complete, bad = self._fetch_window(query, lo, hi, mentions)
-                skipped += bad
-                if not complete:  # too many hits to page: narrow the window
+                if not self._fetch_window(
+                    query, lo, hi, haul
+                ):  # too many hits to page: narrow the window
                     hi = lo + max(1, (hi - lo) // 2)
                     continue
                 done = lo = hi
@@ -77,23 +75,15 @@ class Adapter:
             log.warning(
                 "budget_exhausted channel=%s brand=%s detail=%r", NAME, query.brand, str(exc)
             )
-        if cursor and done == start:
-            done = int(json.loads(cursor)["after"])
-        return FetchResult(
-            mentions=tuple(mentions.values()),
-            cursor=json.dumps({"after": done}),
-            skipped=skipped,
-            requests=self.http.requests,
-        )
+        if after is not None and done == start:
+            done = after
+        return self.result(haul, {"after": done})
 
-    def _fetch_window(
-        self, query: Query, lo: int, hi: int, found: dict[str, Mention]
-    ) -> tuple[bool, int]:
-        """Add every hit in (lo, hi] to `found`; (False, _) if a term has more than can be paged.
+    def _fetch_window(self, query: Query, lo: int, hi: int, haul: Haul) -> bool:
+        """Add every hit in (lo, hi] to `haul`; False if a term has more than can be paged.
 
-        Hits land in `found` as they arrive, so a poll cut short by its budget keeps them.
+        Hits land in `haul` as they arrive, so a poll cut short by its budget keeps them.
         """
-        skipped = 0
         for term in search_terms(query.terms):
             page = 0
             while True:
@@ -112,17 +102,13 @@ class Adapter:
                 if not isinstance(body, dict) or not isinstance(body.get("hits"), list):
                     raise ChannelError(f"{NAME}: search answered without a hits list; will retry")
                 if int(body.get("nbHits") or 0) > PAGINATION_LIMIT and hi - lo > 1:
-                    return False, skipped
+                    return False
                 for hit in body["hits"]:
-                    mention = parse_hit(hit)
-                    if mention is None:
-                        skipped += 1
-                    else:
-                        found[mention.native_id] = mention
+                    haul.add(parse_safely(parse_hit, hit))
                 page += 1
                 if page >= int(body.get("nbPages") or 0):
                     break
-        return True, skipped
+        return True
 
 
 def parse_hit(hit: Any) -> Mention | None:

@@ -10,7 +10,6 @@ a post that federates late keeps an id from the time it was published.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -22,14 +21,16 @@ import httpx
 
 from monitor.channels.base import (
     AuthError,
+    BaseChannel,
     BudgetExhausted,
     ChannelError,
     ChannelSettings,
     Haul,
     HttpClient,
     RateLimited,
-    load_cursor,
+    feed_failures,
     parse_json,
+    parse_safely,
     parse_time,
     search_terms,
     time_or_none,
@@ -41,6 +42,8 @@ from monitor.validate import Secret
 log = logging.getLogger(__name__)
 
 NAME = "mastodon"
+# The key, in an instance's part of the cursor, for when it started failing.
+FAILING_SINCE = "failing_since"
 # Ids whose top bits read as a time before 2014 are not snowflakes; leave them opaque.
 _SNOWFLAKE_FLOOR_MS = 1_388_534_400_000
 
@@ -112,7 +115,7 @@ class _Haul(Haul):
         """Keep the good statuses, count the bad; return the newest and oldest ids seen."""
         ids = [s["id"] for s in statuses if isinstance(s, dict) and isinstance(s.get("id"), str)]
         for status in statuses:
-            mention = parse_status(status, host)
+            mention = parse_safely(parse_status, status, host)
             if mention is None:
                 self.skipped += 1
             else:
@@ -123,18 +126,16 @@ class _Haul(Haul):
         return max(ids, key=_id_order), min(ids, key=_id_order)
 
 
-class Adapter:
+class Adapter(BaseChannel[Settings]):
     name = NAME
 
     def __init__(self, settings: Settings, http: HttpClient) -> None:
-        self.settings = settings
-        self.http = http
+        super().__init__(settings, http)
         # Instance root -> no request before this, from its X-RateLimit headers (kept across polls).
         self._paused: dict[str, datetime] = {}
 
     def fetch(self, query: Query, cursor: str | None, now: datetime) -> FetchResult:
-        self.http.begin_poll()
-        saved = load_cursor(cursor, NAME)
+        saved = self.begin_poll(cursor)
         roots = [instance_root(i) for i in self.settings.instances]
         feeds = [f for root in roots for f in self._feeds(root, query, saved.get(root))]
         haul = _Haul()
@@ -160,20 +161,15 @@ class Adapter:
                         pending.remove(feed)
         except BudgetExhausted as exc:
             warnings.append(str(exc))
-        if failed and len(failed) == len(roots) and not haul.pages:
-            raise next(iter(failed.values()))
-        warnings.extend(str(exc) for exc in failed.values())
+        since = {r: s.get(FAILING_SINCE) for r in failed if isinstance(s := saved.get(r), dict)}
+        problems, failing_since = feed_failures(NAME, failed, len(roots), since, now)
         warnings.extend(self._pause_notes(roots, now))
         state: dict[str, dict[str, Any]] = {root: {} for root in roots}
         for feed in feeds:
             state[feed.root][feed.key] = feed.state
-        return FetchResult(
-            mentions=tuple(haul.mentions.values()),
-            cursor=json.dumps(state, sort_keys=True),
-            skipped=haul.skipped,
-            requests=self.http.requests,
-            warnings=tuple(warnings),
-        )
+        for root, when in failing_since.items():
+            state[root][FAILING_SINCE] = when
+        return self.result(haul, state, [*problems, *warnings])
 
     def _feeds(self, root: str, query: Query, saved: Any) -> list[_Feed]:
         saved = saved if isinstance(saved, dict) else {}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,14 +20,15 @@ import httpx
 
 from monitor.channels.base import (
     AuthError,
+    BaseChannel,
     ChannelError,
     ChannelSettings,
     Haul,
     HttpClient,
     RateLimited,
     json_or_none,
-    load_cursor,
     parse_json,
+    parse_safely,
     redact_url,
     round_robin,
     search_terms,
@@ -98,7 +98,7 @@ class _Haul(Haul):
         """Keep children at or above `floor`; say whether the floor was reached, and the newest."""
         reached, newest = False, None
         for child in children:
-            mention = parse_child(child)
+            mention = parse_safely(parse_child, child)
             if mention is None:
                 self.skipped += 1
                 continue
@@ -111,34 +111,26 @@ class _Haul(Haul):
         return reached, newest
 
 
-class Adapter:
+class Adapter(BaseChannel[Settings]):
     name = NAME
 
     def __init__(self, settings: Settings, http: HttpClient) -> None:
-        self.settings = settings
-        self.http = http
+        super().__init__(settings, http)
         self._token: str | None = None
         self._token_expires = datetime.min.replace(tzinfo=UTC)
         # From Reddit's x-ratelimit headers: send nothing before this (kept across polls).
         self._resume_at: datetime | None = None
 
     def fetch(self, query: Query, cursor: str | None, now: datetime) -> FetchResult:
-        self.http.begin_poll()
+        states = self.begin_poll(cursor)
         if self._resume_at and now < self._resume_at:
             return FetchResult((), cursor, warnings=(_window_message(self._resume_at),))
         q = search_query(query.terms)
-        states = load_cursor(cursor, NAME)
         kinds: list[Kind] = ["link", "comment"] if self.settings.comments else ["link"]
         feeds = [_Feed(kind, q, _feed_state(states.get(f"{kind}:{q}"))) for kind in kinds]
         haul = _Haul()
         warnings = round_robin(feeds, lambda feed: self._step(feed, now, haul))
-        return FetchResult(
-            mentions=tuple(haul.mentions.values()),
-            cursor=json.dumps({f"{f.kind}:{f.q}": f.state for f in feeds}, sort_keys=True),
-            skipped=haul.skipped,
-            requests=self.http.requests,
-            warnings=tuple(warnings),
-        )
+        return self.result(haul, {f"{f.kind}:{f.q}": f.state for f in feeds}, warnings)
 
     def _step(self, feed: _Feed, now: datetime, haul: _Haul) -> bool:
         """Send one request for this feed; False once it has nothing left to read this poll."""

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import calendar
 import hashlib
-import json
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -19,10 +19,13 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import feedparser
 
 from monitor.channels.base import (
+    BaseChannel,
     BudgetExhausted,
     ChannelError,
     ChannelSettings,
-    HttpClient,
+    Haul,
+    feed_failures,
+    parse_safely,
     redact_url,
 )
 from monitor.models import FetchResult, Mention, Query
@@ -50,12 +53,8 @@ class Settings(ChannelSettings):
                 raise ValueError(f"feed {feed!r} must be an http(s) URL (or set base_url)")
 
 
-class Adapter:
+class Adapter(BaseChannel[Settings]):
     name = NAME
-
-    def __init__(self, settings: Settings, http: HttpClient) -> None:
-        self.settings = settings
-        self.http = http
 
     def feed_urls(self) -> list[str]:
         base = self.settings.base_url.rstrip("/") + "/"
@@ -65,38 +64,39 @@ class Adapter:
         ]
 
     def fetch(self, query: Query, cursor: str | None, now: datetime) -> FetchResult:
-        self.http.begin_poll()
-        state: dict[str, dict[str, Any]] = json.loads(cursor) if cursor else {}
-        mentions: list[Mention] = []
-        skipped = 0
+        saved = self.begin_poll(cursor)
+        state: dict[str, dict[str, Any]] = {
+            url: value for url, value in saved.items() if isinstance(value, dict)
+        }
+        haul = Haul()
         warnings: list[str] = []
-        for url in self.feed_urls():
+        failed: dict[str, ChannelError] = {}
+        urls = self.feed_urls()
+        for url in urls:
             previous = state.get(url, {})
             try:
-                result = self._fetch_feed(url, previous, now)
+                new_state = self._fetch_feed(url, previous, now, haul)
             except BudgetExhausted as exc:
                 warnings.append(str(exc))
                 break
             except ChannelError as exc:
-                warnings.append(str(exc))
+                failed[url] = exc
                 continue
-            if result is None:  # 304 Not Modified
-                continue
-            found, bad, new_state = result
-            mentions.extend(found)
-            skipped += bad
-            state[url] = new_state
-        return FetchResult(
-            mentions=tuple(mentions),
-            cursor=json.dumps(state, sort_keys=True),
-            skipped=skipped,
-            requests=self.http.requests,
-            warnings=tuple(warnings),
-        )
+            if new_state is not None:  # None: 304 Not Modified
+                state[url] = new_state
+            elif "failing_since" in previous:
+                state[url] = {k: v for k, v in previous.items() if k != "failing_since"}
+        since = {redact_url(u): state.get(u, {}).get("failing_since") for u in failed}
+        failures = {redact_url(u): error for u, error in failed.items()}
+        problems, failing_since = feed_failures(NAME, failures, len(urls), since, now)
+        for url in failed:
+            state[url] = state.get(url, {}) | {"failing_since": failing_since[redact_url(url)]}
+        return self.result(haul, state, [*problems, *warnings])
 
     def _fetch_feed(
-        self, url: str, previous: dict[str, Any], now: datetime
-    ) -> tuple[list[Mention], int, dict[str, Any]] | None:
+        self, url: str, previous: dict[str, Any], now: datetime, haul: Haul
+    ) -> dict[str, Any] | None:
+        """Add the feed's entries since its cursor to `haul`; its new state, or None if unchanged."""
         headers = {
             "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
         }
@@ -107,36 +107,57 @@ class Adapter:
         response = self.http.request("GET", url, headers=headers)
         if response.status_code == 304:
             return None
-        parsed = feedparser.parse(response.content, response_headers={"content-location": url})
+        try:
+            parsed = feedparser.parse(
+                without_surrogate_refs(response.content),
+                response_headers={"content-location": url},
+            )
+        except Exception as exc:  # feedparser has more ways to fail than it documents
+            raise ChannelError(
+                f"{NAME}: {redact_url(url)} could not be parsed ({type(exc).__name__})"
+            ) from None
         if not parsed.entries and parsed.get("bozo"):
             problem = type(parsed.get("bozo_exception")).__name__
             raise ChannelError(
                 f"{NAME}: {redact_url(url)} is not a readable RSS/Atom feed ({problem})"
             )
-        newest_seen = float(previous.get("newest", 0))
+        saved_newest = previous.get("newest")
+        newest_seen = float(saved_newest) if isinstance(saved_newest, int | float) else 0.0
         if newest_seen:
             floor = newest_seen - self.settings.overlap.total_seconds()
         else:
             floor = (now - self.settings.backfill).timestamp()
-        found: list[Mention] = []
-        skipped = 0
         newest = newest_seen
         feed_title = html_to_text(parsed.feed.get("title", "")) or urlsplit(url).hostname or url
         for entry in parsed.entries:
-            mention = parse_entry(entry, url, feed_title, now)
+            mention = parse_safely(parse_entry, entry, url, feed_title, now)
             if mention is None:
-                skipped += 1
+                haul.skipped += 1
                 continue
             stamp = mention.created_at.timestamp()
             newest = max(newest, stamp)
             if stamp >= floor:
-                found.append(mention)
-        state = {
+                haul.add(mention)
+        return {
             "etag": response.headers.get("ETag"),
             "modified": response.headers.get("Last-Modified"),
             "newest": newest,
         }
-        return found, skipped, state
+
+
+_CHAR_REF = re.compile(rb"&#([xX][0-9a-fA-F]{1,8}|[0-9]{1,10});")
+
+
+def _no_surrogate(match: re.Match[bytes]) -> bytes:
+    ref = match.group(1)
+    code = int(ref[1:], 16) if ref[:1] in (b"x", b"X") else int(ref)
+    return b"&#xFFFD;" if 0xD800 <= code <= 0xDFFF else match.group(0)
+
+
+def without_surrogate_refs(body: bytes) -> bytes:
+    """`&#xD83D;` names half a UTF-16 pair, which no UTF-8 text can hold; feedparser raises on
+    it and loses the whole feed, so it becomes U+FFFD before parsing, like any lone surrogate."""
+    return _CHAR_REF.sub(_no_surrogate, body)
 
 
 def _entry_time(entry: Any) -> datetime | None:

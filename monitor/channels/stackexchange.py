@@ -9,7 +9,6 @@ no call to the same method for N seconds, `quota_remaining` 0 means the day's qu
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass
@@ -18,14 +17,16 @@ from typing import Any, ClassVar
 
 from monitor.channels.base import (
     AuthError,
+    BaseChannel,
     BudgetExhausted,
     ChannelError,
     ChannelSettings,
     Haul,
     HttpClient,
     RateLimited,
-    load_cursor,
+    feed_failures,
     parse_json,
+    parse_safely,
     time_or_none,
 )
 from monitor.models import FetchResult, Mention, Query
@@ -40,6 +41,8 @@ KEYS_PAGE = "https://stackapps.com/apps/oauth/register"
 # error_id values that mean the key or token is wrong (api.stackexchange.com/docs/error-handling).
 _AUTH_ERRORS = {401, 402, 403, 405, 406}
 _THROTTLED = 502
+# The cursor's key for {site: when it started failing}; "site:term" keys hold the searches.
+FAILING_SINCE = "failing_since"
 _AVAILABLE_IN = re.compile(r"available in (\d+) seconds?")
 
 
@@ -81,24 +84,22 @@ class _Feed:
         return f"{self.site}:{self.term}"
 
 
-class Adapter:
+class Adapter(BaseChannel[Settings]):
     name = NAME
 
     def __init__(self, settings: Settings, http: HttpClient) -> None:
-        self.settings = settings
-        self.http = http
+        super().__init__(settings, http)
         # What the API asked for, kept across polls: no call to METHOD before `_resume_at`.
         self._resume_at: datetime | None = None
         self._resume_reason = ""
         self._quota_max: int | None = None
 
     def fetch(self, query: Query, cursor: str | None, now: datetime) -> FetchResult:
-        self.http.begin_poll()
+        saved = self.begin_poll(cursor)
         if self._resume_at and now < self._resume_at:
             if self._resume_reason == "quota":
                 raise RateLimited(self._quota_message())
             return FetchResult((), cursor, warnings=(self._backoff_message(),))
-        saved = load_cursor(cursor, NAME)
         backfill_start = int((now - self.settings.backfill).timestamp())
         overlap = int(self.settings.overlap.total_seconds())
         feeds = []
@@ -109,29 +110,37 @@ class Adapter:
                 feeds.append(_Feed(site, term, newest, since))
         haul = Haul()
         warnings: list[str] = []
+        failed: dict[str, ChannelError] = {}
         pending = list(feeds)
         try:
             while pending:
                 for feed in list(pending):
+                    if feed.site in failed:
+                        pending.remove(feed)
+                        continue
                     try:
                         more = self._step(feed, now, haul)
                     except (AuthError, BudgetExhausted, RateLimited):
                         raise
                     except ChannelError as exc:  # one bad site name must not stop the others
-                        warnings.append(str(exc))
+                        failed[feed.site] = exc
                         more = False
                     if not more:
                         pending.remove(feed)
         except (BudgetExhausted, RateLimited) as exc:
             warnings.append(str(exc))
-        state = {f.key: f.newest for f in feeds if f.newest is not None}
-        return FetchResult(
-            mentions=tuple(haul.mentions.values()),
-            cursor=json.dumps(state, sort_keys=True),
-            skipped=haul.skipped,
-            requests=self.http.requests,
-            warnings=tuple(warnings),
+        saved_since = saved.get(FAILING_SINCE)
+        problems, failing_since = feed_failures(
+            NAME,
+            failed,
+            len(self.settings.sites),
+            saved_since if isinstance(saved_since, dict) else {},
+            now,
         )
+        state: dict[str, Any] = {f.key: f.newest for f in feeds if f.newest is not None}
+        if failing_since:
+            state[FAILING_SINCE] = failing_since
+        return self.result(haul, state, [*problems, *warnings])
 
     def _step(self, feed: _Feed, now: datetime, haul: Haul) -> bool:
         """Read one page of this search; False once it has nothing left this poll."""
@@ -164,7 +173,7 @@ class Adapter:
         if not isinstance(items, list):
             raise ChannelError(f"{NAME}: {feed.site} answered without an items list")
         for item in items:
-            mention = parse_item(item, feed.site)
+            mention = parse_safely(parse_item, item, feed.site)
             if mention is None:
                 haul.skipped += 1
                 continue

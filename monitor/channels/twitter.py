@@ -19,13 +19,14 @@ from typing import Any, ClassVar
 
 from monitor.channels.base import (
     AuthError,
+    BaseChannel,
     BudgetExhausted,
     ChannelError,
     ChannelSettings,
     Haul,
-    HttpClient,
     RateLimited,
     parse_json,
+    parse_safely,
     parse_time,
     retry_after_seconds,
 )
@@ -84,20 +85,28 @@ class _Cursor:
     top_id: int | None = None
 
     @classmethod
-    def load(cls, text: str) -> _Cursor:
-        raw = json.loads(text)
-        ids = {k: int(raw[k]) if raw.get(k) else None for k in ("since_id", "until_id", "top_id")}
-        start = parse_time(raw["start"]) if raw.get("start") else None
+    def load(cls, raw: dict[str, Any], fresh_start: datetime) -> _Cursor:
+        """The saved cursor; a damaged one is logged and replaced by a backfill from fresh_start."""
+        try:
+            ids = {
+                k: int(raw[k]) if raw.get(k) else None for k in ("since_id", "until_id", "top_id")
+            }
+            start = parse_time(raw["start"]) if raw.get("start") else None
+        except (TypeError, ValueError, OverflowError):
+            log.warning("cursor_unreadable channel=%s action=backfill", NAME)
+            return cls(start=fresh_start)
+        if not any(ids.values()) and start is None:
+            return cls(start=fresh_start)
         return cls(start=start, **ids)
 
-    def dump(self) -> str:
+    def dump(self) -> dict[str, str]:
         raw = {
             "since_id": str(self.since_id) if self.since_id else None,
             "start": self.start.isoformat() if self.start else None,
             "until_id": str(self.until_id) if self.until_id else None,
             "top_id": str(self.top_id) if self.top_id else None,
         }
-        return json.dumps({k: v for k, v in raw.items() if v is not None}, sort_keys=True)
+        return {k: v for k, v in raw.items() if v is not None}
 
     def clamp(self, horizon: datetime) -> None:
         """Forget what has aged out of recent search: X rejects ids and times older than 7 days."""
@@ -119,17 +128,13 @@ class _Cursor:
         self.until_id = self.top_id = None
 
 
-class Adapter:
+class Adapter(BaseChannel[Settings]):
     name = NAME
 
-    def __init__(self, settings: Settings, http: HttpClient) -> None:
-        self.settings = settings
-        self.http = http
-
     def fetch(self, query: Query, cursor: str | None, now: datetime) -> FetchResult:
-        self.http.begin_poll()
+        saved = self.begin_poll(cursor)
         search = build_query(query.terms, self.settings.max_query_length)
-        state = _Cursor.load(cursor) if cursor else _Cursor(start=now - self.settings.backfill)
+        state = _Cursor.load(saved, now - self.settings.backfill)
         state.clamp(now - HORIZON)
         haul = Haul()
         warnings: list[str] = []
@@ -143,13 +148,7 @@ class Adapter:
             if not haul.pages:
                 raise
             warnings.append(str(exc))
-        return FetchResult(
-            mentions=tuple(haul.mentions.values()),
-            cursor=state.dump(),
-            skipped=haul.skipped,
-            requests=self.http.requests,
-            warnings=tuple(warnings),
-        )
+        return self.result(haul, state.dump(), warnings)
 
     def _walk(self, search: str, state: _Cursor, haul: Haul) -> None:
         """Page from the newest post down to the floor (and above until_id, if a gap is open)."""
@@ -172,7 +171,7 @@ class Adapter:
             haul.pages += 1
             users = _users(body)
             for post in body.get("data") or []:
-                mention = haul.add(parse_post(post, users))
+                mention = haul.add(parse_safely(parse_post, post, users))
                 if mention is not None:
                     state.read(int(mention.native_id))
             meta = body.get("meta")

@@ -24,14 +24,16 @@ from zoneinfo import ZoneInfo
 
 from monitor.channels.base import (
     AuthError,
+    BaseChannel,
     BudgetExhausted,
     ChannelError,
     ChannelSettings,
     Haul,
-    HttpClient,
     RateLimited,
     parse_json,
+    parse_safely,
     parse_time,
+    time_or_none,
 )
 from monitor.models import FetchResult, Mention, Query
 from monitor.text import html_to_text
@@ -104,21 +106,25 @@ def quota_day(now: datetime) -> str:
     return now.astimezone(QUOTA_TZ).date().isoformat()
 
 
-class Adapter:
+class Adapter(BaseChannel[Settings]):
     name = NAME
 
-    def __init__(self, settings: Settings, http: HttpClient) -> None:
-        self.settings = settings
-        self.http = http
-
     def fetch(self, query: Query, cursor: str | None, now: datetime) -> FetchResult:
-        self.http.begin_poll()
+        state = self.begin_poll(cursor)
         terms = build_query(query.terms)
-        state: dict[str, Any] = json.loads(cursor) if cursor else {}
-        search: dict[str, str] = state.get("search") or {
-            "after": _iso(now - self.settings.backfill)
+        search: dict[str, str] = state.get("search") or {}
+        if (
+            not isinstance(search, dict)
+            or "after" not in search
+            or not all(isinstance(v, str) and time_or_none(v) for v in search.values())
+        ):
+            search = {"after": _iso(now - self.settings.backfill)}  # none or damaged: backfill
+        saved_videos = state.get("videos")
+        videos: dict[str, dict[str, Any]] = {
+            k: v
+            for k, v in (saved_videos if isinstance(saved_videos, dict) else {}).items()
+            if isinstance(v, dict)
         }
-        videos: dict[str, dict[str, Any]] = state.get("videos") or {}
         self._open_day(now, state.get("quota"))
         haul = Haul()
         warnings: list[str] = []
@@ -127,16 +133,8 @@ class Adapter:
         if not stopped:
             self._run(lambda: self._comments(videos, haul, now), haul, warnings)
         day, units = _SPENT[self.settings.api_key]
-        return FetchResult(
-            mentions=tuple(haul.mentions.values()),
-            cursor=json.dumps(
-                {"search": search, "videos": videos, "quota": {"day": day, "units": units}},
-                sort_keys=True,
-            ),
-            skipped=haul.skipped,
-            requests=self.http.requests,
-            warnings=tuple(warnings),
-        )
+        quota = {"day": day, "units": units}
+        return self.result(haul, {"search": search, "videos": videos, "quota": quota}, warnings)
 
     def _open_day(self, now: datetime, saved: Any) -> None:
         """Units spent this Pacific day: the larger of the cursor's and this process's count."""
@@ -200,7 +198,7 @@ class Adapter:
             body = self._call("search", params | ({"pageToken": token} if token else {}))
             haul.pages += 1
             for item in _items(body):
-                video = haul.add(parse_video(item))
+                video = haul.add(parse_safely(parse_video, item))
                 if video is None:
                     continue
                 published = _iso(video.created_at)
@@ -251,7 +249,7 @@ class Adapter:
             haul.pages += 1
             oldest = None
             for item in _items(body):
-                comment = parse_comment(item, video)
+                comment = parse_safely(parse_comment, item, video)
                 if comment is None:
                     haul.skipped += 1
                     continue
