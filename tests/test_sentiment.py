@@ -1,4 +1,4 @@
-"""Tests for monitor/sentiment.py: VADER plus the customer-service complaint layer."""
+"""Tests for monitor/sentiment/: VADER plus the customer-service complaint layer."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from monitor import sentiment
 from monitor.sentiment import COMPLAINTS_FILE, RULES, Scorer, load_complaints
+from monitor.sentiment.engine import PHRASE
+from monitor.sentiment.scorer import base_analyzer, engine_for
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TWEETS = FIXTURES / "sentiment" / "tweets_GroundTruth.txt"
@@ -253,8 +255,8 @@ def test_every_rule_has_a_valence_in_the_default_file() -> None:
 
 def test_cue_gating_finds_what_an_ungated_scan_finds() -> None:
     # The cue words only skip work: on every fixture text the matches must be the same.
-    engine = sentiment._engine(True, ())
-    everything = engine._pattern((*engine.rules, sentiment._PHRASE))
+    engine = engine_for(True, ())
+    everything = engine._pattern((*engine.rules, PHRASE))
     texts = [t for _, t in ground_truth(TWEETS) + ground_truth(AMAZON)]
     texts += [t for _, t in complaint_rows()]
     for text in texts:
@@ -349,7 +351,7 @@ def test_scorers_with_different_overrides_do_not_share_lexicons() -> None:
 
 def test_overrides_never_touch_vaders_own_lexicon() -> None:
     Scorer(lexicon={"great": -4.0})
-    assert sentiment._base_analyzer().lexicon["great"] == 3.1
+    assert base_analyzer().lexicon["great"] == 3.1
 
 
 def test_vaders_lexicon_is_loaded_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:

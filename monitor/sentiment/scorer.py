@@ -1,0 +1,70 @@
+"""The public Scorer: VADER, the complaint layer and a brand's lexicon, built once per process."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache, lru_cache
+
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from monitor.models import Label, Score
+from monitor.sentiment.engine import Engine, Hit
+from monitor.sentiment.lexicon import ComplaintLexicon, load_complaints, normal
+
+
+@cache
+def base_analyzer() -> SentimentIntensityAnalyzer:
+    """Loading VADER's lexicon takes ~0.1s, so the process builds it once."""
+    return SentimentIntensityAnalyzer()
+
+
+@lru_cache(maxsize=256)
+def engine_for(complaints: bool, overrides: tuple[tuple[str, float], ...]) -> Engine:
+    """One engine per distinct (switch, override set): a mention never rebuilds a lexicon."""
+    defaults = load_complaints() if complaints else ComplaintLexicon({}, {}, {})
+    words = {**defaults.words, **{k: v for k, v in overrides if " " not in k}}
+    brand_phrases = {k: v for k, v in overrides if " " in k}
+    return Engine(base_analyzer(), words, defaults.phrases, brand_phrases, defaults.rules)
+
+
+class Scorer:
+    """Scores text for one brand: VADER, the complaint layer, and that brand's overrides."""
+
+    def __init__(
+        self,
+        lexicon: Mapping[str, float] | None = None,
+        negative: float = -0.05,
+        positive: float = 0.05,
+        complaints: bool = True,
+    ) -> None:
+        if negative > positive:
+            raise ValueError("the negative threshold must not be above the positive one")
+        self.negative = negative
+        self.positive = positive
+        overrides = tuple(sorted((normal(k), float(v)) for k, v in (lexicon or {}).items()))
+        self._engine = engine_for(complaints, overrides)
+
+    @property
+    def analyzer(self) -> SentimentIntensityAnalyzer:
+        return self._engine.analyzer
+
+    def label(self, compound: float) -> Label:
+        if compound <= self.negative:
+            return "negative"
+        if compound >= self.positive:
+            return "positive"
+        return "neutral"
+
+    def score(self, text: str) -> Score:
+        s = self._engine.polarity(text)
+        return Score(
+            compound=s["compound"],
+            pos=s["pos"],
+            neu=s["neu"],
+            neg=s["neg"],
+            label=self.label(s["compound"]),
+        )
+
+    def hits(self, text: str) -> list[Hit]:
+        """Which complaint rules and phrases fired on the text: to explain a score."""
+        return self._engine.hits(text)
