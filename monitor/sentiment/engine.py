@@ -11,12 +11,10 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
 from monitor.sentiment.fragments import any_of, cue_words, spellings
 from monitor.sentiment.lexicon import normal
 from monitor.sentiment.rules import RULES
-from monitor.sentiment.vader import RuleAnalyzer
+from monitor.sentiment.vader import Vader
 
 # Synthetic tokens: letters only, so VADER's punctuation stripping leaves them whole, and a
 # prefix no English word has, so real text cannot collide with them.
@@ -89,7 +87,7 @@ class Engine:
 
     def __init__(
         self,
-        base: SentimentIntensityAnalyzer,
+        base: Vader,
         lexicon: Mapping[str, float],
         phrases: Mapping[str, float],
         brand_phrases: Mapping[str, float],
@@ -119,16 +117,14 @@ class Engine:
         if phrases:
             self.sources[PHRASE] = _trie_regex(phrases)
         self.patterns: dict[tuple[str, ...], re.Pattern[str]] = {}
+        rule_valences = {self.rule_tokens[n]: v for n, v in rules.items()}
         self.analyzer = base
-        if merged != base.lexicon:
+        if merged != base.lexicon or rule_valences:
             # A shallow copy: the emoji table and the lexicon file text stay shared.
-            self.analyzer = SentimentIntensityAnalyzer.__new__(SentimentIntensityAnalyzer)
+            self.analyzer = Vader.__new__(Vader)
             self.analyzer.__dict__.update(base.__dict__)
             self.analyzer.lexicon = merged
-        # Only texts a rule fired on pay for the subclass's extra call per word.
-        self.rule_analyzer = RuleAnalyzer.__new__(RuleAnalyzer)
-        self.rule_analyzer.__dict__.update(self.analyzer.__dict__)
-        self.rule_analyzer.rule_valences = {self.rule_tokens[n]: v for n, v in rules.items()}
+            self.analyzer.rule_valences = rule_valences
 
     def _pattern(self, names: tuple[str, ...]) -> re.Pattern[str]:
         pattern = self.patterns.get(names)
@@ -159,19 +155,13 @@ class Engine:
         return (text if len(lowered) == len(text) else lowered), lowered
 
     def polarity(self, text: str) -> dict[str, float]:
-        rewritten, ruled = self._rewrite(text)
-        analyzer = self.rule_analyzer if ruled else self.analyzer
-        return analyzer.polarity_scores(rewritten)
+        return self.analyzer.polarity_scores(self.rewrite(text))
 
     def rewrite(self, text: str) -> str:
         """The text VADER reads: rule tokens inserted, phrases swapped for their tokens."""
-        return self._rewrite(text)[0]
-
-    def _rewrite(self, text: str) -> tuple[str, bool]:
         text, lowered = self._lowered(text)
         pieces: list[str] = []
         done = 0
-        ruled = False
         for m in self._matches(lowered):
             start, end = m.span()
             name = m.lastgroup or ""
@@ -179,12 +169,12 @@ class Engine:
                 token, resume = self.phrase_tokens[normal(m.group())], end
             else:
                 # A rule adds its token and keeps the words, so VADER still reads them.
-                token, resume, ruled = self.rule_tokens[name], start, True
+                token, resume = self.rule_tokens[name], start
             # An all-caps complaint ("NEVER GOT A CALL BACK") keeps VADER's caps emphasis.
             token = token.upper() if text[start:end].isupper() else token
             pieces += [text[done:start], f" {token} "]
             done = resume
-        return ("".join([*pieces, text[done:]]) if pieces else text), ruled
+        return "".join([*pieces, text[done:]]) if pieces else text
 
     def hits(self, text: str) -> list[Hit]:
         text, lowered = self._lowered(text)

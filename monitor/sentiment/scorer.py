@@ -5,17 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import cache, lru_cache
 
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
 from monitor.models import Label, Score
 from monitor.sentiment.engine import Engine, Hit
 from monitor.sentiment.lexicon import ComplaintLexicon, load_complaints, normal
+from monitor.sentiment.vader import Vader
 
 
 @cache
-def base_analyzer() -> SentimentIntensityAnalyzer:
+def base_analyzer() -> Vader:
     """Loading VADER's lexicon takes ~0.1s, so the process builds it once."""
-    return SentimentIntensityAnalyzer()
+    return Vader()
 
 
 @lru_cache(maxsize=256)
@@ -45,7 +44,7 @@ class Scorer:
         self._engine = engine_for(complaints, overrides)
 
     @property
-    def analyzer(self) -> SentimentIntensityAnalyzer:
+    def analyzer(self) -> Vader:
         return self._engine.analyzer
 
     def label(self, compound: float) -> Label:
