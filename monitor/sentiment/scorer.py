@@ -17,17 +17,35 @@ def base_analyzer() -> Vader:
     return Vader()
 
 
+Pairs = tuple[tuple[str, float], ...]
+
+
 @lru_cache(maxsize=256)
-def engine_for(complaints: bool, overrides: tuple[tuple[str, float], ...]) -> Engine:
-    """One engine per distinct (switch, override set): a mention never rebuilds a lexicon."""
+def engine_for(complaints: bool, overrides: Pairs, complaint_phrases: Pairs = ()) -> Engine:
+    """One engine per distinct (switch, overrides, brand phrases): a mention never rebuilds one.
+
+    A brand's ``complaint_phrases`` join the default layer (and go with it when it is off); its
+    ``lexicon`` overrides win over both.
+    """
     defaults = load_complaints() if complaints else ComplaintLexicon({}, {}, {})
-    words = {**defaults.words, **{k: v for k, v in overrides if " " not in k}}
+    added = dict(complaint_phrases) if complaints else {}
+    words = {**defaults.words, **{k: v for k, v in added.items() if " " not in k}}
+    words.update((k, v) for k, v in overrides if " " not in k)
+    phrases = {**defaults.phrases, **{k: v for k, v in added.items() if " " in k}}
     brand_phrases = {k: v for k, v in overrides if " " in k}
-    return Engine(base_analyzer(), words, defaults.phrases, brand_phrases, defaults.rules)
+    return Engine(base_analyzer(), words, phrases, brand_phrases, defaults.rules)
+
+
+def _pairs(valences: Mapping[str, float] | None) -> Pairs:
+    return tuple(sorted((normal(k), float(v)) for k, v in (valences or {}).items()))
 
 
 class Scorer:
-    """Scores text for one brand: VADER, the complaint layer, and that brand's overrides."""
+    """Scores text for one brand: VADER, the complaint layer, and that brand's overrides.
+
+    ``lexicon`` entries win over everything (multi-word keys are phrases); ``complaint_phrases``
+    add the brand's own failure words and phrases ("out of stock": -2) to the complaint layer.
+    """
 
     def __init__(
         self,
@@ -35,13 +53,13 @@ class Scorer:
         negative: float = -0.05,
         positive: float = 0.05,
         complaints: bool = True,
+        complaint_phrases: Mapping[str, float] | None = None,
     ) -> None:
         if negative > positive:
             raise ValueError("the negative threshold must not be above the positive one")
         self.negative = negative
         self.positive = positive
-        overrides = tuple(sorted((normal(k), float(v)) for k, v in (lexicon or {}).items()))
-        self._engine = engine_for(complaints, overrides)
+        self._engine = engine_for(complaints, _pairs(lexicon), _pairs(complaint_phrases))
 
     @property
     def analyzer(self) -> Vader:
