@@ -99,7 +99,10 @@ class Engine:
         phrases: Mapping[str, float],
         brand_phrases: Mapping[str, float],
         rules: Mapping[str, float],
+        origins: Mapping[str, str] | None = None,
     ) -> None:
+        # Where each word or phrase of the layer and the brand came from, to explain a score.
+        self.origins: Mapping[str, str] = origins or {}
         merged = dict(base.lexicon)
         merged.update(lexicon)
         phrases = {k: v for k, v in phrases.items() if k not in brand_phrases}
@@ -203,6 +206,12 @@ class Engine:
             pieces += [text[done:start], f" {token} "]
             done = resume
         return "".join([*pieces, text[done:]]) if pieces else text
+
+    def token_names(self) -> dict[str, str]:
+        """Synthetic token -> the rule name or phrase it stands for."""
+        names = {token: name for name, token in self.rule_tokens.items()}
+        names.update((token, phrase) for phrase, token in self.phrase_tokens.items())
+        return names
 
     def hits(self, text: str) -> list[Hit]:
         text, lowered = self._lowered(text)

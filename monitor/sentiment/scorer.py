@@ -33,7 +33,10 @@ def engine_for(complaints: bool, overrides: Pairs, complaint_phrases: Pairs = ()
     words.update((k, v) for k, v in overrides if " " not in k)
     phrases = {**defaults.phrases, **{k: v for k, v in added.items() if " " in k}}
     brand_phrases = {k: v for k, v in overrides if " " in k}
-    return Engine(base_analyzer(), words, phrases, brand_phrases, defaults.rules)
+    origins = dict.fromkeys([*defaults.words, *defaults.phrases], "complaints.yaml")
+    origins.update(dict.fromkeys(added, "brand complaint_phrases"))
+    origins.update((k, "brand lexicon") for k, _ in overrides)
+    return Engine(base_analyzer(), words, phrases, brand_phrases, defaults.rules, origins)
 
 
 def _pairs(valences: Mapping[str, float] | None) -> Pairs:
@@ -60,6 +63,10 @@ class Scorer:
         self.negative = negative
         self.positive = positive
         self._engine = engine_for(complaints, _pairs(lexicon), _pairs(complaint_phrases))
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
 
     @property
     def analyzer(self) -> Vader:

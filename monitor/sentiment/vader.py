@@ -42,6 +42,16 @@ class Vader(SentimentIntensityAnalyzer):
 
     def polarity_scores(self, text: str) -> dict[str, float]:
         text = self._describe_emoji(text)
+        _words, sentiments = self._sentiments(text)
+        return self.score_valence(sentiments, text)
+
+    def word_valences(self, text: str) -> list[tuple[str, Sentiment]]:
+        """Each word VADER reads, with what it adds to the sum (negation, boosters, caps and
+        the "but" rule applied): what ``polarity_scores`` totals, to explain a score."""
+        words, sentiments = self._sentiments(self._describe_emoji(text))
+        return list(zip(words, sentiments, strict=True))
+
+    def _sentiments(self, text: str) -> tuple[list[str], list[Sentiment]]:
         sentitext = SentiText(text)
         words: list[str] = sentitext.words_and_emoticons
         lowered = [w.lower() for w in words]
@@ -52,7 +62,7 @@ class Vader(SentimentIntensityAnalyzer):
                 sentiments.append(0)
                 continue
             sentiments.append(self._valence(words, lowered, sentitext.is_cap_diff, i))
-        return self.score_valence(_but_check(lowered, sentiments), text)
+        return words, _but_check(lowered, sentiments)
 
     def _describe_emoji(self, text: str) -> str:
         """VADER's emoji step: each emoji becomes its description, spaced from the word before."""
