@@ -261,6 +261,38 @@ def digest(ctx: Context, team: str, week: str | None, preview_dir: Path | None, 
 
 
 @main.command()
+@click.argument("text")
+@click.option("--brand", help="Score with this brand's lexicon, complaint_phrases and thresholds.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
+@pass_ctx
+def score(ctx: Context, text: str, brand: str | None, as_json: bool) -> None:
+    """Score TEXT and show what moved it: VADER words, complaint rules, brand lexicon entries."""
+    # Lazy: VADER's lexicon and the complaint rules load only for this command.
+    from monitor.sentiment.explain import explain, render
+    from monitor.sentiment.scorer import Scorer
+
+    scorer = Scorer()
+    if brand is not None:
+        config = ctx.config()
+        found = [b for b in config.brands if b.name.lower() == brand.lower()]
+        if not found:
+            names = ", ".join(b.name for b in config.brands)
+            raise click.BadParameter(
+                f"no brand {brand!r}; the brands are {names}", param_hint="--brand"
+            )
+        b = found[0]
+        scorer = Scorer(
+            lexicon=b.lexicon,
+            complaint_phrases=b.complaint_phrases,
+            negative=b.negative_below,
+            positive=b.positive_above,
+            complaints=config.sentiment.complaints,
+        )
+    result = explain(scorer, text)
+    click.echo(result.to_json() if as_json else render(result))
+
+
+@main.command()
 @click.option("--keep", is_flag=True, help="Keep the demo database for `monitor mentions`.")
 def demo(keep: bool) -> None:
     """Offline demo: a scripted week of mentions served on loopback, through the real pipeline."""

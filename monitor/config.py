@@ -65,6 +65,9 @@ class BrandConfig:
     channels: tuple[str, ...] = ("hackernews",)
     topics: dict[str, tuple[str, ...]] = field(default_factory=dict)
     lexicon: dict[str, float] = field(default_factory=dict)
+    # A domain's own failure words for the complaint layer ("out of stock": -2), on VADER's
+    # -4..+4 scale; they go with the layer when `sentiment.complaints` is off.
+    complaint_phrases: dict[str, float] = field(default_factory=dict)
     negative_below: float = -0.05
     positive_above: float = 0.05
     spike: SpikeSettings = field(default_factory=SpikeSettings)
@@ -77,6 +80,9 @@ class BrandConfig:
             raise ValueError("terms must list at least one word or phrase")
         if self.negative_below > self.positive_above:
             raise ValueError("negative_below must not be above positive_above")
+        for phrase, valence in self.complaint_phrases.items():
+            if not -4 <= valence <= 4:
+                raise ValueError(f"complaint_phrases.{phrase}: valence {valence} is outside -4..+4")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

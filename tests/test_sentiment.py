@@ -1,4 +1,4 @@
-"""Tests for monitor/sentiment.py: VADER plus the customer-service complaint layer."""
+"""Tests for monitor/sentiment/: VADER plus the customer-service complaint layer."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from monitor import sentiment
 from monitor.sentiment import COMPLAINTS_FILE, RULES, Scorer, load_complaints
+from monitor.sentiment.engine import _bounded
+from monitor.sentiment.scorer import base_analyzer, engine_for
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TWEETS = FIXTURES / "sentiment" / "tweets_GroundTruth.txt"
@@ -253,13 +255,13 @@ def test_every_rule_has_a_valence_in_the_default_file() -> None:
 
 def test_cue_gating_finds_what_an_ungated_scan_finds() -> None:
     # The cue words only skip work: on every fixture text the matches must be the same.
-    engine = sentiment._engine(True, ())
-    everything = engine._pattern((*engine.rules, sentiment._PHRASE))
+    engine = engine_for(True, ())
+    everything = engine.combined()
     texts = [t for _, t in ground_truth(TWEETS) + ground_truth(AMAZON)]
     texts += [t for _, t in complaint_rows()]
     for text in texts:
         lowered = text.lower()
-        gated = [(m.lastgroup, m.span()) for m in engine._matches(lowered)]
+        gated = [(name, m.span()) for name, m in engine._matches(lowered)]
         assert gated == [(m.lastgroup, m.span()) for m in everything.finditer(lowered)], text
 
 
@@ -349,7 +351,7 @@ def test_scorers_with_different_overrides_do_not_share_lexicons() -> None:
 
 def test_overrides_never_touch_vaders_own_lexicon() -> None:
     Scorer(lexicon={"great": -4.0})
-    assert sentiment._base_analyzer().lexicon["great"] == 3.1
+    assert base_analyzer().lexicon["great"] == 3.1
 
 
 def test_vaders_lexicon_is_loaded_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -442,3 +444,23 @@ def test_complaint_recall_gains_20_points_at_precision_085() -> None:
     precision, recall = precision_recall(DEFAULTS)
     assert precision >= 0.85
     assert recall - bare_recall >= 0.20
+
+
+def test_scoring_compiles_no_pattern_once_the_engine_is_built() -> None:
+    # Compiling a regex per combination of rules a text might fire cost ~1 s per process.
+    engine_for(True, ())
+    compiled = _bounded.cache_info().currsize
+    for _, text in complaint_rows():
+        DEFAULTS.score(text)
+    assert _bounded.cache_info().currsize == compiled
+
+
+def test_a_brand_complaint_phrase_scores_negative() -> None:
+    scorer = Scorer(complaint_phrases={"battery drain": -2.0})
+    assert DEFAULTS.score("battery drain").label == "neutral"
+    assert scorer.score("battery drain").label == "negative"
+
+
+def test_brand_complaint_phrases_go_with_the_complaint_layer() -> None:
+    scorer = Scorer(complaint_phrases={"battery drain": -2.0}, complaints=False)
+    assert scorer.score("battery drain").label == "neutral"

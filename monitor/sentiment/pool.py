@@ -1,0 +1,97 @@
+"""Scoring a large batch of texts on every core: a process pool, one Scorer per worker.
+
+VADER is pure Python, so one process scores on one core. A backfill or a large poll hands
+thousands of texts at once; those are cut into chunks and scored by one worker per core, each
+holding a Scorer built once by the pool initializer from a small picklable ``ScorerSpec``.
+Small batches stay in-process: a pool costs ~0.3 s to start (a process, VADER's lexicon, the
+complaint patterns), more than scoring a few thousand short texts takes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+from monitor.models import Score
+from monitor.sentiment.scorer import Scorer
+
+# Below this many texts a batch is scored in-process (see the module docstring).
+POOL_THRESHOLD = 5000
+_CHUNKS_PER_WORKER = 4  # a few chunks per worker even out texts of uneven length
+
+
+@dataclass(frozen=True, slots=True)
+class ScorerSpec:
+    """Everything a Scorer is built from, as plain picklable values."""
+
+    lexicon: tuple[tuple[str, float], ...] = ()
+    complaint_phrases: tuple[tuple[str, float], ...] = ()
+    negative: float = -0.05
+    positive: float = 0.05
+    complaints: bool = True
+
+    @classmethod
+    def of(
+        cls,
+        lexicon: Mapping[str, float] | None = None,
+        complaint_phrases: Mapping[str, float] | None = None,
+        negative: float = -0.05,
+        positive: float = 0.05,
+        complaints: bool = True,
+    ) -> ScorerSpec:
+        """The spec of ``Scorer(lexicon=..., ...)``, taking the same arguments."""
+        return cls(
+            lexicon=tuple(sorted((lexicon or {}).items())),
+            complaint_phrases=tuple(sorted((complaint_phrases or {}).items())),
+            negative=negative,
+            positive=positive,
+            complaints=complaints,
+        )
+
+    def build(self) -> Scorer:
+        return Scorer(
+            lexicon=dict(self.lexicon),
+            complaint_phrases=dict(self.complaint_phrases),
+            negative=self.negative,
+            positive=self.positive,
+            complaints=self.complaints,
+        )
+
+
+_worker: Scorer | None = None
+
+
+def _start_worker(spec: ScorerSpec) -> None:
+    global _worker
+    _worker = spec.build()
+
+
+def _score_chunk(texts: Sequence[str]) -> list[Score]:
+    assert _worker is not None, "the pool initializer builds the worker's Scorer"
+    return [_worker.score(text) for text in texts]
+
+
+def score_texts(
+    spec: ScorerSpec,
+    texts: Sequence[str],
+    workers: int | None = None,
+    threshold: int = POOL_THRESHOLD,
+) -> list[Score]:
+    """Scores in the texts' order: in a pool of ``workers`` (default: one per core) when
+    there are at least ``threshold`` texts and more than one worker, else in this process."""
+    workers = workers or os.cpu_count() or 1
+    if len(texts) < threshold or workers < 2:
+        scorer = spec.build()
+        return [scorer.score(text) for text in texts]
+    size = -(-len(texts) // (workers * _CHUNKS_PER_WORKER))
+    chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
+    # forkserver, not fork: the daemon that calls this runs scheduler threads, and forking a
+    # threaded process can copy a lock held by another thread into the child.
+    context = multiprocessing.get_context("forkserver")
+    # The server imports the scorer once; each worker forks from it with that already done.
+    context.set_forkserver_preload([__name__])
+    with ProcessPoolExecutor(workers, context, _start_worker, (spec,)) as pool:
+        return [score for chunk in pool.map(_score_chunk, chunks) for score in chunk]
