@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -79,10 +80,15 @@ def run(ctx: Context) -> None:
     setup_logging(config.log_level)
     with ctx.store(config) as store:
         try:
-            Daemon(config, store).run()
+            finished = Daemon(config, store).run()
         except AlreadyRunning as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
+        if not finished:
+            # A job thread stuck in I/O cannot be stopped, and a normal interpreter exit would
+            # join it forever; its unfinished transaction is rolled back by SQLite.
+            logging.shutdown()
+            os._exit(0)
 
 
 @main.command()

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import fcntl
+import functools
 import logging
 import os
 import signal
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
-from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -72,6 +74,34 @@ class DaemonLock:
         self.release()
 
 
+class RunningJobs:
+    """Counts jobs in flight, so a stop can wait for them, but only for so long."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._changed = threading.Condition()
+
+    def track(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        def tracked(*args: Any, **kwargs: Any) -> Any:
+            with self._changed:
+                self._count += 1
+            try:
+                return func(*args, **kwargs)
+            finally:
+                with self._changed:
+                    self._count -= 1
+                    self._changed.notify_all()
+
+        return tracked
+
+    def wait_idle(self, timeout: float) -> int:
+        """Wait until no job runs or `timeout` seconds pass; return how many still run."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._count == 0, timeout)
+            return self._count
+
+
 def _jitter(every: timedelta) -> int:
     # Spread polls so many (brand, channel) jobs do not hit their APIs on the same second.
     return int(min(every.total_seconds() * 0.1, 30))
@@ -81,11 +111,21 @@ class Daemon:
     """Wires jobs onto a scheduler. `schedule` works on any APScheduler 3 scheduler."""
 
     def __init__(
-        self, config: Config, store: Store, *, clock: Clock = utcnow, stream: IO[str] | None = None
+        self,
+        config: Config,
+        store: Store,
+        *,
+        clock: Clock = utcnow,
+        stream: IO[str] | None = None,
+        stop_grace: float = 5.0,
     ) -> None:
         self.config = config
         self.store = store
         self.clock = clock
+        # How long a stop waits for running jobs; supervisors kill a slow stop (systemd after
+        # 90s, many container runtimes after 10s), so the daemon must end well inside that.
+        self.stop_grace = stop_grace
+        self.running = RunningJobs()
         self.poller = Poller(config, store, clock=clock)
         self.outbox = outbox_for(config, store, clock=clock, stream=stream)
         self.detector = Detector(config, store, self.outbox.enqueue_alerts, clock=clock)
@@ -111,7 +151,7 @@ class Daemon:
         for i, (brand, channel) in enumerate(self.poller.jobs()):
             every = self.config.polls[brand, channel].every
             scheduler.add_job(
-                self.poller.poll,
+                self.running.track(self.poller.poll),
                 IntervalTrigger(seconds=every.total_seconds(), jitter=_jitter(every)),
                 args=(brand, channel),
                 id=f"poll:{brand}:{channel}",
@@ -126,7 +166,7 @@ class Daemon:
             day, at = digest_settings(self.config, team).schedule.split()
             hour, minute = at.split(":")
             scheduler.add_job(
-                self.digests.run_due,
+                self.running.track(self.digests.run_due),
                 CronTrigger(
                     day_of_week=day,
                     hour=int(hour),
@@ -142,14 +182,14 @@ class Daemon:
             )
         # A daemon that was down when a digest fell due sends it once, now.
         scheduler.add_job(
-            self.digests.run_due,
+            self.running.track(self.digests.run_due),
             id="digest:catch-up",
             next_run_time=now + timedelta(seconds=5),
             replace_existing=True,
         )
         for job_id, func, every in self.extra_jobs:
             scheduler.add_job(
-                func,
+                self.running.track(func),
                 IntervalTrigger(seconds=every.total_seconds()),
                 id=job_id,
                 name=job_id,
@@ -160,14 +200,22 @@ class Daemon:
                 replace_existing=True,
             )
 
-    def run(self) -> None:
-        """Run until SIGTERM/SIGINT; a running job finishes its transaction before exit."""
+    def run(self) -> bool:
+        """Run until SIGTERM/SIGINT, then give running jobs `stop_grace` seconds to finish.
+
+        Returns False if a job was still running then (say a poll stuck in a slow-drip read):
+        its thread cannot be stopped, so the caller must end the process with os._exit. That
+        loses nothing: each poll commits mentions and cursor in one transaction, so an
+        unfinished poll simply repeats at the next start.
+        """
         scheduler = BlockingScheduler(timezone="UTC")
         self.schedule(scheduler)
 
         def stop(signum: int, frame: FrameType | None) -> None:
             log.info("stopping signal=%s", signal.Signals(signum).name)
-            scheduler.shutdown(wait=True)
+            if scheduler.state != STATE_STOPPED:
+                # Not wait=True: that waits for running jobs, and a stuck one holds it forever.
+                scheduler.shutdown(wait=False)
 
         with DaemonLock(self.config.database):
             signal.signal(signal.SIGTERM, stop)
@@ -178,5 +226,15 @@ class Daemon:
             try:
                 scheduler.start()
             finally:
-                self.poller.close()
+                busy = self.running.wait_idle(self.stop_grace)
+                if busy:
+                    log.warning(
+                        "stop_grace_expired jobs_running=%d grace=%.0fs; exiting without them, "
+                        "an unfinished poll repeats at the next start",
+                        busy,
+                        self.stop_grace,
+                    )
+                else:
+                    self.poller.close()
                 log.info("daemon_stopped")
+        return busy == 0
