@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import sys
+from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from monitor.config import Config, ConfigError, default_config_path, load_config
 from monitor.models import utcnow
-from monitor.store import Store
 from monitor.validate import parse_duration
+
+if TYPE_CHECKING:
+    from monitor.store import Store
+
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def setup_logging(level: str = "INFO") -> None:
@@ -36,7 +43,58 @@ class Context:
             sys.exit(1)
 
     def store(self, config: Config) -> Store:
-        return Store(config.database)
+        # Imported here: sqlite-utils is slow to import, and --help and check never need it.
+        from monitor.store import Store
+
+        try:
+            return Store(config.database)
+        except (sqlite3.Error, OSError) as exc:
+            click.echo(f"error: {database_problem(config.database, exc)}", err=True)
+            sys.exit(1)
+
+
+def database_problem(path: Path, exc: Exception) -> str:
+    """Why the database cannot be opened, and what to do, in one line."""
+    fix_path = "Fix: set `database:` in the config to"
+    if path.is_dir():
+        return f"database {path} is a directory. {fix_path} a file, e.g. {path / 'monitor.db'}"
+    if path.is_file() and isinstance(exc, sqlite3.DatabaseError):
+        with path.open("rb") as f:
+            if f.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+                return (
+                    f"database {path} is not an SQLite file. {fix_path} a new file, "
+                    "or move this file out of the way"
+                )
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        return f"cannot create database {path}: {ancestor} is a file. {fix_path} another place"
+    if not os.access(ancestor, os.W_OK):
+        return (
+            f"cannot create database {path}: {ancestor} is not writable. {fix_path} a writable "
+            "place, or let the daemon's user write there"
+        )
+    return f"cannot open database {path}: {exc}. Fix: check the file and its permissions"
+
+
+class Duration(click.ParamType):
+    """A duration option such as 30s, 5m, 12h or 14d."""
+
+    name = "duration"
+
+    def convert(
+        self, value: str | timedelta, param: click.Parameter | None, ctx: click.Context | None
+    ) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DURATION = Duration()
 
 
 @click.group()
@@ -140,7 +198,7 @@ def status(ctx: Context) -> None:
 @main.command()
 @click.option("--brand")
 @click.option("--channel")
-@click.option("--since", help="Only mentions newer than this, e.g. 7d or 12h.")
+@click.option("--since", type=DURATION, help="Only mentions newer than this, e.g. 7d or 12h.")
 @click.option("--label", type=click.Choice(["negative", "neutral", "positive"]))
 @click.option("--limit", type=int, default=None)
 @click.option("--format", "fmt", type=click.Choice(["table", "jsonl", "csv"]), default="table")
@@ -149,7 +207,7 @@ def mentions(
     ctx: Context,
     brand: str | None,
     channel: str | None,
-    since: str | None,
+    since: timedelta | None,
     label: str | None,
     limit: int | None,
     fmt: str,
@@ -157,10 +215,7 @@ def mentions(
     """Export stored mentions."""
     from monitor.report import export_mentions
 
-    try:
-        start = utcnow() - parse_duration(since) if since else None
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--since") from None
+    start = utcnow() - since if since else None
     config = ctx.config()
     with ctx.store(config) as store:
         rows = store.mentions(brand=brand, channel=channel, since=start, label=label, limit=limit)
@@ -214,17 +269,21 @@ def test_alert(ctx: Context, team: str) -> None:
 
 @main.command()
 @click.option(
-    "--since", default="30d", show_default=True, help="Also list incidents resolved since."
+    "--since",
+    type=DURATION,
+    default="30d",
+    show_default=True,
+    help="Also list incidents resolved since.",
 )
 @pass_ctx
-def incidents(ctx: Context, since: str) -> None:
+def incidents(ctx: Context, since: timedelta) -> None:
     """Open and recent incidents."""
     from monitor.report import incidents_table
 
     config = ctx.config()
     now = utcnow()
     with ctx.store(config) as store:
-        click.echo(incidents_table(store.incidents(since=now - parse_duration(since)), now))
+        click.echo(incidents_table(store.incidents(since=now - since), now))
 
 
 @main.command()

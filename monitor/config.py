@@ -243,6 +243,15 @@ def load_config(path: Path | str, environ: dict[str, str] | None = None) -> Conf
         raise ConfigError(
             path, [f"cannot read the file ({exc.strerror}). Fix: check its permissions"]
         ) from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            path,
+            [
+                f"line {line}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}). "
+                "Fix: save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
+            ],
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
