@@ -12,11 +12,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from monitor.config import Config, ConfigError, default_config_path, load_config
-from monitor.models import utcnow
-from monitor.validate import parse_duration
-
+# Everything else is imported inside the command that needs it, to keep start-up fast: `--help`
+# and `check` must not pay for httpx, sqlite-utils, feedparser, VADER or matplotlib.
 if TYPE_CHECKING:
+    from monitor.config import Config
     from monitor.store import Store
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -32,12 +31,14 @@ def setup_logging(level: str = "INFO") -> None:
 
 
 class Context:
-    def __init__(self, config_path: Path) -> None:
+    def __init__(self, config_path: Path | None) -> None:
         self.config_path = config_path
 
     def config(self) -> Config:
+        from monitor.config import ConfigError, default_config_path, load_config
+
         try:
-            return load_config(self.config_path)
+            return load_config(self.config_path or default_config_path())
         except ConfigError as exc:
             click.echo(str(exc), err=True)
             sys.exit(1)
@@ -88,6 +89,8 @@ class Duration(click.ParamType):
     ) -> timedelta:
         if isinstance(value, timedelta):
             return value
+        from monitor.validate import parse_duration
+
         try:
             return parse_duration(value)
         except ValueError as exc:
@@ -110,7 +113,7 @@ DURATION = Duration()
 @click.pass_context
 def main(ctx: click.Context, config_path: Path | None) -> None:
     """Watch what people say about your brands and alert the right team on negative spikes."""
-    ctx.obj = Context(config_path or default_config_path())
+    ctx.obj = Context(config_path)
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -213,6 +216,7 @@ def mentions(
     fmt: str,
 ) -> None:
     """Export stored mentions."""
+    from monitor.models import utcnow
     from monitor.report import export_mentions
 
     start = utcnow() - since if since else None
@@ -278,6 +282,7 @@ def test_alert(ctx: Context, team: str) -> None:
 @pass_ctx
 def incidents(ctx: Context, since: timedelta) -> None:
     """Open and recent incidents."""
+    from monitor.models import utcnow
     from monitor.report import incidents_table
 
     config = ctx.config()
@@ -300,6 +305,7 @@ def incidents(ctx: Context, since: timedelta) -> None:
 def digest(ctx: Context, team: str, week: str | None, preview_dir: Path | None, send: bool) -> None:
     """Preview or send a team's weekly sentiment digest."""
     from monitor.digest import default_week, parse_week, preview_digest, send_digest_now
+    from monitor.models import utcnow
 
     config = ctx.config()
     if team not in config.teams:

@@ -7,14 +7,18 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
 from monitor.channels import CHANNELS, channel_module
-from monitor.channels.base import ChannelSettings
 from monitor.validate import Errors, Secret, build
+
+if TYPE_CHECKING:
+    # Only for annotations: importing the adapters' base pulls in httpx, which `check` and
+    # `--help` should not pay for. The classes themselves come from channel_module().
+    from monitor.channels.base import ChannelSettings
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SCHEDULE = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun) ([01]\d|2[0-3]):([0-5]\d)$")
