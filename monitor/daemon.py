@@ -8,7 +8,7 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import timedelta
 from pathlib import Path
 from types import FrameType
@@ -22,9 +22,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor.config import Config
 from monitor.digest import DigestScheduler, digest_settings
 from monitor.models import Clock, utcnow
-from monitor.outbox import outbox_for
+from monitor.outbox import DeliveryReport, outbox_for
 from monitor.poller import Poller
-from monitor.spikes import Detector
+from monitor.spikes import Detector, Transition
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
@@ -126,16 +126,38 @@ class Daemon:
         # 90s, many container runtimes after 10s), so the daemon must end well inside that.
         self.stop_grace = stop_grace
         self.running = RunningJobs()
-        self.poller = Poller(config, store, clock=clock)
         self.outbox = outbox_for(config, store, clock=clock, stream=stream)
         self.detector = Detector(config, store, self.outbox.enqueue_alerts, clock=clock)
+        self.poller = Poller(config, store, clock=clock, on_new_negatives=self.alert_now)
         self.digests = DigestScheduler(config, store, clock=clock)
+        # Detection runs from its own job and from any poll job; two passes at once could open
+        # the same incident twice. Two deliveries at once could send a message twice.
+        self._detecting = threading.Lock()
+        self._delivering = threading.Lock()
         alerting = config.alerting
         self.extra_jobs: list[tuple[str, Callable[[], Any], timedelta]] = [
-            ("detect", self.detector.run_once, alerting.detect_every),
-            ("deliver", self.outbox.deliver_once, alerting.deliver_every),
+            # Still scheduled: incidents resolve and reminders fall due without new mentions.
+            ("detect", self.detect, alerting.detect_every),
+            ("deliver", self.deliver, alerting.deliver_every),
             ("retention", self.purge, timedelta(hours=6)),
         ]
+
+    def detect(self, brands: Collection[str] | None = None) -> list[Transition]:
+        with self._detecting:
+            return self.detector.run_once(brands)
+
+    def deliver(self) -> DeliveryReport:
+        with self._delivering:
+            return self.outbox.deliver_once()
+
+    def alert_now(self, brand: str) -> None:
+        """Right after a poll stored new negative mentions: detect for its brand, deliver.
+
+        Alert latency is then the poll interval plus milliseconds, not plus the detect and
+        deliver intervals.
+        """
+        if any(change.kind for change in self.detect([brand])):
+            self.deliver()
 
     def purge(self) -> dict[str, int]:
         """Drop what `retention` no longer keeps; delivered messages go after 30 days."""

@@ -59,10 +59,14 @@ class Poller:
         *,
         clock: Clock = utcnow,
         sleep: Callable[[float], None] = time.sleep,
+        on_new_negatives: Callable[[str], object] | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.clock = clock
+        # Called with the brand after a poll stored new mentions among which some are negative,
+        # so detection need not wait for its own schedule.
+        self.on_new_negatives = on_new_negatives
         self.pipelines = {
             b.name: BrandPipeline(b, config.sentiment.complaints) for b in config.brands
         }
@@ -132,6 +136,8 @@ class Poller:
             result.skipped,
             result.requests,
         )
+        if stored and self.on_new_negatives and any(s.score.label == "negative" for s in scored):
+            self.on_new_negatives(brand)
         return PollReport(brand, channel, len(result.mentions), len(scored), stored, result.skipped)
 
     def _failed(self, brand: str, channel: str, error: str, now: datetime) -> PollReport:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -19,8 +20,10 @@ from pytest_httpserver import HTTPServer
 
 from monitor.config import load_config
 from monitor.daemon import AlreadyRunning, Daemon, DaemonLock
+from monitor.demo import AlgoliaServer, write_demo_config
+from monitor.demo_script import BRAND, scripted_week
 from monitor.store import Store
-from tests.conftest import algolia_page, real_hn_hits
+from tests.conftest import FixedClock, algolia_page, real_hn_hits
 
 TWO_BRANDS = (
     "brands:\n"
@@ -224,3 +227,24 @@ def test_retention_job_drops_mentions_older_than_mentions_days(
         counts = Daemon(config, store, clock=lambda: now).purge()
         assert counts["mentions"] == 1 and counts["mention_topics"] == 1
         assert [m.native_id for m in store.mentions()] == ["new"]
+
+
+def test_a_poll_that_stores_new_negative_mentions_delivers_the_alert_itself(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    history, burst = scripted_week()
+    alerts = io.StringIO()
+    with AlgoliaServer(history + burst, clock(), clock=clock) as server:
+        config = write_demo_config(tmp_path, server.url)
+        with Store(config.database) as store:
+            daemon = Daemon(config, store, clock=clock, stream=alerts)
+            scheduler = BackgroundScheduler(timezone="UTC")  # never started: jobs run by hand
+            daemon.schedule(scheduler)
+            poll = scheduler.get_job(f"poll:{BRAND}:hackernews")
+            poll.func(*poll.args)  # the quiet week: a baseline, no spike
+            assert store.outbox_counts().get("sent", 0) == 0
+            clock.advance(minutes=5)  # the angry burst is out
+            poll.func(*poll.args)
+            assert store.outbox_counts().get("sent") == 1
+            daemon.poller.close()
+    assert f"Negative spike: {BRAND}" in alerts.getvalue()
