@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from monitor.channels import channel_module
@@ -26,6 +26,11 @@ def star_label(score: Score, rating: int | None) -> Score:
     return score
 
 
+def score_in_process(scorer: Scorer, texts: Sequence[str]) -> list[Score]:
+    """Score a batch in this process: the seam where a process pool plugs in for big batches."""
+    return [scorer.score(text) for text in texts]
+
+
 class BrandPipeline:
     """Matching and scoring for one brand."""
 
@@ -39,16 +44,17 @@ class BrandPipeline:
             complaints=complaints,
         )
 
-    def process(self, mentions: tuple[Mention, ...]) -> list[Scored]:
-        out = []
-        for mention in mentions:
-            if not self.matcher.matches(mention):
-                continue
-            score = star_label(self.scorer.score(mention.text), mention.rating)
-            out.append(
-                Scored(mention, self.brand.name, score, self.matcher.topics_of(mention.text))
-            )
-        return out
+    def score_texts(self, texts: Sequence[str]) -> list[Score]:
+        return score_in_process(self.scorer, texts)
+
+    def process(self, mentions: Sequence[Mention]) -> list[Scored]:
+        matched = [m for m in mentions if self.matcher.matches(m)]
+        # One batch call for the whole poll, so a backfill of thousands can go to every core.
+        scores = self.score_texts([m.text for m in matched])
+        return [
+            Scored(m, self.brand.name, star_label(score, m.rating), self.matcher.topics_of(m.text))
+            for m, score in zip(matched, scores, strict=True)
+        ]
 
 
 class Poller:
