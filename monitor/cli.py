@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from monitor.config import Config
     from monitor.store import Store
 
+    _DurationBase = click.ParamType[timedelta, str | timedelta]
+else:
+    _DurationBase = click.ParamType  # not subscriptable at run time before click 8.2
+
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
@@ -79,7 +83,7 @@ def database_problem(path: Path, exc: Exception) -> str:
     return f"cannot open database {path}: {exc}. Fix: check the file and its permissions"
 
 
-class Duration(click.ParamType):
+class Duration(_DurationBase):
     """A duration option such as 30s, 5m, 12h or 14d."""
 
     name = "duration"
@@ -117,6 +121,11 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
 
 
 pass_ctx = click.make_pass_decorator(Context)
+
+
+def _config_after_command(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.ensure_object(Context).config_path = value
 
 
 @main.command()
@@ -339,6 +348,19 @@ def demo(keep: bool) -> None:
 
     sys.exit(run_demo(keep=keep, echo=click.echo))
 
+
+# `-c` is also accepted after the command (`monitor check -c prod.yaml`), where users put it.
+for _command in main.commands.values():
+    if _command.name != "demo":
+        _command.params.append(
+            click.Option(
+                ["-c", "--config", "config_path"],
+                type=click.Path(path_type=Path),
+                expose_value=False,
+                callback=_config_after_command,
+                help="Config file (may also come before the command).",
+            )
+        )
 
 if __name__ == "__main__":
     main()

@@ -278,7 +278,9 @@ def load_config(path: Path | str, environ: dict[str, str] | None = None) -> Conf
         )
         raise ConfigError(path, errors.items)
     raw = build(_RawConfig, data, "", errors)
-    channels_data = data.get("channels") if isinstance(data.get("channels"), dict) else {}
+    channels_data: dict[str, Any] = (
+        data["channels"] if isinstance(data.get("channels"), dict) else {}
+    )
     channels = _build_channels(channels_data, raw.brands if raw else (), errors)
     polls = _build_polls(channels_data, channels, raw.brands if raw else (), errors)
     if raw is not None:

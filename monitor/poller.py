@@ -98,7 +98,7 @@ class Poller:
         if failures < 2 or last is None:
             return False
         every = self.config.polls[brand, channel].every
-        wait = min(every * 2 ** (failures - 1), max(every, MAX_BACKOFF))
+        wait = min(every * (1 << (failures - 1)), max(every, MAX_BACKOFF))
         return now < last + wait - every * 0.1  # the scheduler's jitter may fire a bit early
 
     def poll(self, brand: str, channel: str, *, force: bool = False) -> PollReport:

@@ -251,3 +251,20 @@ def test_incidents_since_that_is_not_a_duration_is_a_usage_error(
     )
     assert result.exit_code == 2
     assert "Invalid value for '--since': 'lots' is not a duration" in result.stderr
+
+
+def test_config_option_is_accepted_after_the_command(write_config: Callable[[str], Path]) -> None:
+    config = write_config(ALERTING)
+    result = CliRunner().invoke(main, ["check", "-c", str(config)])
+    assert result.exit_code == 0, result.output
+    assert f"{config}: OK" in result.output
+
+
+def test_config_option_after_the_command_wins_over_the_one_before(
+    write_config: Callable[[str], Path],
+) -> None:
+    before = write_config(ALERTING, name="before.yaml")
+    after = write_config(ALERTING, name="after.yaml")
+    result = CliRunner().invoke(main, ["-c", str(before), "check", "--config", str(after)])
+    assert result.exit_code == 0, result.output
+    assert f"{after}: OK" in result.output
