@@ -1,9 +1,10 @@
 """Alert latency: from the burst's first mention being served to the Slack request arriving.
 
 The demo's loopback Algolia server plays the scripted week and then the burst; a loopback Slack
-webhook records when the alert arrives. The real daemon runs with polls and detection every 2s
-and delivery every 1s; the figures scale with those intervals (the production defaults are
-5m / 1m / 10s). The baseline is the sum of the three intervals, measured against in the same run.
+webhook records when the alert arrives. The real daemon polls every 2s and keeps the production
+defaults for the detect and deliver jobs (1m and 10s): a poll that stores new negative mentions
+detects and delivers by itself, so the latency should be near the poll interval, not near the
+sum of the three intervals (the yardstick printed beside it).
 Run: python bench/latency.py
 """
 
@@ -32,7 +33,8 @@ from monitor.demo_script import scripted_week  # noqa: E402
 from monitor.store import Store  # noqa: E402
 
 RUNS = 3
-POLL, DETECT, DELIVER = 2.0, 2.0, 1.0
+POLL, DETECT, DELIVER = 2.0, 60.0, 10.0
+DEADLINE = 120.0
 
 
 class SlackHook:
@@ -86,7 +88,7 @@ def one_run(workdir: Path) -> float:
             scheduler = BackgroundScheduler(timezone="UTC")
             daemon.schedule(scheduler)
             scheduler.start()
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + DEADLINE
             while hook.arrived is None and time.monotonic() < deadline:
                 time.sleep(0.05)
             scheduler.shutdown(wait=True)
@@ -94,7 +96,7 @@ def one_run(workdir: Path) -> float:
         hook.httpd.shutdown()
     config.database.unlink()
     if hook.arrived is None or not first_served:
-        raise SystemExit("no alert arrived within 30s")
+        raise SystemExit(f"no alert arrived within {DEADLINE:g}s")
     return hook.arrived - first_served[0]
 
 

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import logging
+import os
+import sqlite3
 import sys
+from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from monitor.config import Config, ConfigError, default_config_path, load_config
-from monitor.models import utcnow
-from monitor.store import Store
-from monitor.validate import parse_duration
+# Everything else is imported inside the command that needs it, to keep start-up fast: `--help`
+# and `check` must not pay for httpx, sqlite-utils, feedparser, VADER or matplotlib.
+if TYPE_CHECKING:
+    from monitor.config import Config
+    from monitor.store import Store
+
+    _DurationBase = click.ParamType[timedelta, str | timedelta]
+else:
+    _DurationBase = click.ParamType  # not subscriptable at run time before click 8.2
+
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def setup_logging(level: str = "INFO") -> None:
@@ -24,18 +35,73 @@ def setup_logging(level: str = "INFO") -> None:
 
 
 class Context:
-    def __init__(self, config_path: Path) -> None:
+    def __init__(self, config_path: Path | None) -> None:
         self.config_path = config_path
 
     def config(self) -> Config:
+        from monitor.config import ConfigError, default_config_path, load_config
+
         try:
-            return load_config(self.config_path)
+            return load_config(self.config_path or default_config_path())
         except ConfigError as exc:
             click.echo(str(exc), err=True)
             sys.exit(1)
 
     def store(self, config: Config) -> Store:
-        return Store(config.database)
+        # Imported here: sqlite-utils is slow to import, and --help and check never need it.
+        from monitor.store import Store
+
+        try:
+            return Store(config.database)
+        except (sqlite3.Error, OSError) as exc:
+            click.echo(f"error: {database_problem(config.database, exc)}", err=True)
+            sys.exit(1)
+
+
+def database_problem(path: Path, exc: Exception) -> str:
+    """Why the database cannot be opened, and what to do, in one line."""
+    fix_path = "Fix: set `database:` in the config to"
+    if path.is_dir():
+        return f"database {path} is a directory. {fix_path} a file, e.g. {path / 'monitor.db'}"
+    if path.is_file() and isinstance(exc, sqlite3.DatabaseError):
+        with path.open("rb") as f:
+            if f.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+                return (
+                    f"database {path} is not an SQLite file. {fix_path} a new file, "
+                    "or move this file out of the way"
+                )
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        return f"cannot create database {path}: {ancestor} is a file. {fix_path} another place"
+    if not os.access(ancestor, os.W_OK):
+        return (
+            f"cannot create database {path}: {ancestor} is not writable. {fix_path} a writable "
+            "place, or let the daemon's user write there"
+        )
+    return f"cannot open database {path}: {exc}. Fix: check the file and its permissions"
+
+
+class Duration(_DurationBase):
+    """A duration option such as 30s, 5m, 12h or 14d."""
+
+    name = "duration"
+
+    def convert(
+        self, value: str | timedelta, param: click.Parameter | None, ctx: click.Context | None
+    ) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        from monitor.validate import parse_duration
+
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DURATION = Duration()
 
 
 @click.group()
@@ -51,10 +117,15 @@ class Context:
 @click.pass_context
 def main(ctx: click.Context, config_path: Path | None) -> None:
     """Watch what people say about your brands and alert the right team on negative spikes."""
-    ctx.obj = Context(config_path or default_config_path())
+    ctx.obj = Context(config_path)
 
 
 pass_ctx = click.make_pass_decorator(Context)
+
+
+def _config_after_command(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.ensure_object(Context).config_path = value
 
 
 @main.command()
@@ -79,10 +150,15 @@ def run(ctx: Context) -> None:
     setup_logging(config.log_level)
     with ctx.store(config) as store:
         try:
-            Daemon(config, store).run()
+            finished = Daemon(config, store).run()
         except AlreadyRunning as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
+        if not finished:
+            # A job thread stuck in I/O cannot be stopped, and a normal interpreter exit would
+            # join it forever; its unfinished transaction is rolled back by SQLite.
+            logging.shutdown()
+            os._exit(0)
 
 
 @main.command()
@@ -134,7 +210,7 @@ def status(ctx: Context) -> None:
 @main.command()
 @click.option("--brand")
 @click.option("--channel")
-@click.option("--since", help="Only mentions newer than this, e.g. 7d or 12h.")
+@click.option("--since", type=DURATION, help="Only mentions newer than this, e.g. 7d or 12h.")
 @click.option("--label", type=click.Choice(["negative", "neutral", "positive"]))
 @click.option("--limit", type=int, default=None)
 @click.option("--format", "fmt", type=click.Choice(["table", "jsonl", "csv"]), default="table")
@@ -143,18 +219,16 @@ def mentions(
     ctx: Context,
     brand: str | None,
     channel: str | None,
-    since: str | None,
+    since: timedelta | None,
     label: str | None,
     limit: int | None,
     fmt: str,
 ) -> None:
     """Export stored mentions."""
+    from monitor.models import utcnow
     from monitor.report import export_mentions
 
-    try:
-        start = utcnow() - parse_duration(since) if since else None
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--since") from None
+    start = utcnow() - since if since else None
     config = ctx.config()
     with ctx.store(config) as store:
         rows = store.mentions(brand=brand, channel=channel, since=start, label=label, limit=limit)
@@ -208,17 +282,22 @@ def test_alert(ctx: Context, team: str) -> None:
 
 @main.command()
 @click.option(
-    "--since", default="30d", show_default=True, help="Also list incidents resolved since."
+    "--since",
+    type=DURATION,
+    default="30d",
+    show_default=True,
+    help="Also list incidents resolved since.",
 )
 @pass_ctx
-def incidents(ctx: Context, since: str) -> None:
+def incidents(ctx: Context, since: timedelta) -> None:
     """Open and recent incidents."""
+    from monitor.models import utcnow
     from monitor.report import incidents_table
 
     config = ctx.config()
     now = utcnow()
     with ctx.store(config) as store:
-        click.echo(incidents_table(store.incidents(since=now - parse_duration(since)), now))
+        click.echo(incidents_table(store.incidents(since=now - since), now))
 
 
 @main.command()
@@ -235,6 +314,7 @@ def incidents(ctx: Context, since: str) -> None:
 def digest(ctx: Context, team: str, week: str | None, preview_dir: Path | None, send: bool) -> None:
     """Preview or send a team's weekly sentiment digest."""
     from monitor.digest import default_week, parse_week, preview_digest, send_digest_now
+    from monitor.models import utcnow
 
     config = ctx.config()
     if team not in config.teams:
@@ -300,6 +380,19 @@ def demo(keep: bool) -> None:
 
     sys.exit(run_demo(keep=keep, echo=click.echo))
 
+
+# `-c` is also accepted after the command (`monitor check -c prod.yaml`), where users put it.
+for _command in main.commands.values():
+    if _command.name != "demo":
+        _command.params.append(
+            click.Option(
+                ["-c", "--config", "config_path"],
+                type=click.Path(path_type=Path),
+                expose_value=False,
+                callback=_config_after_command,
+                help="Config file (may also come before the command).",
+            )
+        )
 
 if __name__ == "__main__":
     main()

@@ -7,14 +7,18 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
 from monitor.channels import CHANNELS, channel_module
-from monitor.channels.base import ChannelSettings
 from monitor.validate import Errors, Secret, build
+
+if TYPE_CHECKING:
+    # Only for annotations: importing the adapters' base pulls in httpx, which `check` and
+    # `--help` should not pay for. The classes themselves come from channel_module().
+    from monitor.channels.base import ChannelSettings
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SCHEDULE = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun) ([01]\d|2[0-3]):([0-5]\d)$")
@@ -249,6 +253,15 @@ def load_config(path: Path | str, environ: dict[str, str] | None = None) -> Conf
         raise ConfigError(
             path, [f"cannot read the file ({exc.strerror}). Fix: check its permissions"]
         ) from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            path,
+            [
+                f"line {line}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}). "
+                "Fix: save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
+            ],
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -271,7 +284,9 @@ def load_config(path: Path | str, environ: dict[str, str] | None = None) -> Conf
         )
         raise ConfigError(path, errors.items)
     raw = build(_RawConfig, data, "", errors)
-    channels_data = data.get("channels") if isinstance(data.get("channels"), dict) else {}
+    channels_data: dict[str, Any] = (
+        data["channels"] if isinstance(data.get("channels"), dict) else {}
+    )
     channels = _build_channels(channels_data, raw.brands if raw else (), errors)
     polls = _build_polls(channels_data, channels, raw.brands if raw else (), errors)
     if raw is not None:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import fcntl
+import functools
 import logging
 import os
 import signal
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Collection
 from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
-from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -20,9 +22,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor.config import Config
 from monitor.digest import DigestScheduler, digest_settings
 from monitor.models import Clock, utcnow
-from monitor.outbox import outbox_for
+from monitor.outbox import DeliveryReport, outbox_for
 from monitor.poller import Poller
-from monitor.spikes import Detector
+from monitor.spikes import Detector, Transition
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,34 @@ class DaemonLock:
         self.release()
 
 
+class RunningJobs:
+    """Counts jobs in flight, so a stop can wait for them, but only for so long."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._changed = threading.Condition()
+
+    def track(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        def tracked(*args: Any, **kwargs: Any) -> Any:
+            with self._changed:
+                self._count += 1
+            try:
+                return func(*args, **kwargs)
+            finally:
+                with self._changed:
+                    self._count -= 1
+                    self._changed.notify_all()
+
+        return tracked
+
+    def wait_idle(self, timeout: float) -> int:
+        """Wait until no job runs or `timeout` seconds pass; return how many still run."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._count == 0, timeout)
+            return self._count
+
+
 def _jitter(every: timedelta) -> int:
     # Spread polls so many (brand, channel) jobs do not hit their APIs on the same second.
     return int(min(every.total_seconds() * 0.1, 30))
@@ -81,21 +111,53 @@ class Daemon:
     """Wires jobs onto a scheduler. `schedule` works on any APScheduler 3 scheduler."""
 
     def __init__(
-        self, config: Config, store: Store, *, clock: Clock = utcnow, stream: IO[str] | None = None
+        self,
+        config: Config,
+        store: Store,
+        *,
+        clock: Clock = utcnow,
+        stream: IO[str] | None = None,
+        stop_grace: float = 5.0,
     ) -> None:
         self.config = config
         self.store = store
         self.clock = clock
-        self.poller = Poller(config, store, clock=clock)
+        # How long a stop waits for running jobs; supervisors kill a slow stop (systemd after
+        # 90s, many container runtimes after 10s), so the daemon must end well inside that.
+        self.stop_grace = stop_grace
+        self.running = RunningJobs()
         self.outbox = outbox_for(config, store, clock=clock, stream=stream)
         self.detector = Detector(config, store, self.outbox.enqueue_alerts, clock=clock)
+        self.poller = Poller(config, store, clock=clock, on_new_negatives=self.alert_now)
         self.digests = DigestScheduler(config, store, clock=clock)
+        # Detection runs from its own job and from any poll job; two passes at once could open
+        # the same incident twice. Two deliveries at once could send a message twice.
+        self._detecting = threading.Lock()
+        self._delivering = threading.Lock()
         alerting = config.alerting
         self.extra_jobs: list[tuple[str, Callable[[], Any], timedelta]] = [
-            ("detect", self.detector.run_once, alerting.detect_every),
-            ("deliver", self.outbox.deliver_once, alerting.deliver_every),
+            # Still scheduled: incidents resolve and reminders fall due without new mentions.
+            ("detect", self.detect, alerting.detect_every),
+            ("deliver", self.deliver, alerting.deliver_every),
             ("retention", self.purge, timedelta(hours=6)),
         ]
+
+    def detect(self, brands: Collection[str] | None = None) -> list[Transition]:
+        with self._detecting:
+            return self.detector.run_once(brands)
+
+    def deliver(self) -> DeliveryReport:
+        with self._delivering:
+            return self.outbox.deliver_once()
+
+    def alert_now(self, brand: str) -> None:
+        """Right after a poll stored new negative mentions: detect for its brand, deliver.
+
+        Alert latency is then the poll interval plus milliseconds, not plus the detect and
+        deliver intervals.
+        """
+        if any(change.kind for change in self.detect([brand])):
+            self.deliver()
 
     def purge(self) -> dict[str, int]:
         """Drop what `retention` no longer keeps; delivered messages go after 30 days."""
@@ -111,7 +173,7 @@ class Daemon:
         for i, (brand, channel) in enumerate(self.poller.jobs()):
             every = self.config.polls[brand, channel].every
             scheduler.add_job(
-                self.poller.poll,
+                self.running.track(self.poller.poll),
                 IntervalTrigger(seconds=every.total_seconds(), jitter=_jitter(every)),
                 args=(brand, channel),
                 id=f"poll:{brand}:{channel}",
@@ -126,7 +188,7 @@ class Daemon:
             day, at = digest_settings(self.config, team).schedule.split()
             hour, minute = at.split(":")
             scheduler.add_job(
-                self.digests.run_due,
+                self.running.track(self.digests.run_due),
                 CronTrigger(
                     day_of_week=day,
                     hour=int(hour),
@@ -142,14 +204,14 @@ class Daemon:
             )
         # A daemon that was down when a digest fell due sends it once, now.
         scheduler.add_job(
-            self.digests.run_due,
+            self.running.track(self.digests.run_due),
             id="digest:catch-up",
             next_run_time=now + timedelta(seconds=5),
             replace_existing=True,
         )
         for job_id, func, every in self.extra_jobs:
             scheduler.add_job(
-                func,
+                self.running.track(func),
                 IntervalTrigger(seconds=every.total_seconds()),
                 id=job_id,
                 name=job_id,
@@ -160,14 +222,22 @@ class Daemon:
                 replace_existing=True,
             )
 
-    def run(self) -> None:
-        """Run until SIGTERM/SIGINT; a running job finishes its transaction before exit."""
+    def run(self) -> bool:
+        """Run until SIGTERM/SIGINT, then give running jobs `stop_grace` seconds to finish.
+
+        Returns False if a job was still running then (say a poll stuck in a slow-drip read):
+        its thread cannot be stopped, so the caller must end the process with os._exit. That
+        loses nothing: each poll commits mentions and cursor in one transaction, so an
+        unfinished poll simply repeats at the next start.
+        """
         scheduler = BlockingScheduler(timezone="UTC")
         self.schedule(scheduler)
 
         def stop(signum: int, frame: FrameType | None) -> None:
             log.info("stopping signal=%s", signal.Signals(signum).name)
-            scheduler.shutdown(wait=True)
+            if scheduler.state != STATE_STOPPED:
+                # Not wait=True: that waits for running jobs, and a stuck one holds it forever.
+                scheduler.shutdown(wait=False)
 
         with DaemonLock(self.config.database):
             signal.signal(signal.SIGTERM, stop)
@@ -178,5 +248,15 @@ class Daemon:
             try:
                 scheduler.start()
             finally:
-                self.poller.close()
+                busy = self.running.wait_idle(self.stop_grace)
+                if busy:
+                    log.warning(
+                        "stop_grace_expired jobs_running=%d grace=%.0fs; exiting without them, "
+                        "an unfinished poll repeats at the next start",
+                        busy,
+                        self.stop_grace,
+                    )
+                else:
+                    self.poller.close()
                 log.info("daemon_stopped")
+        return busy == 0

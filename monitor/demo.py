@@ -43,7 +43,7 @@ class AlgoliaServer:
     def __init__(
         self, mentions: list[ScriptedMention], start: datetime, clock: Clock = utcnow
     ) -> None:
-        self.hits = sorted((hit(m, start) for m in mentions), key=lambda h: -int(h["created_at_i"]))  # type: ignore[arg-type]
+        self.hits = sorted((hit(m, start) for m in mentions), key=lambda h: -int(h["created_at_i"]))
         self.clock = clock
         self.requests = 0
         server = self

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 BRAND = "Brightwave"
 
@@ -134,7 +135,7 @@ def scripted_week(seed: int = 7) -> tuple[list[ScriptedMention], list[ScriptedMe
     return history, burst
 
 
-def hit(m: ScriptedMention, start: datetime) -> dict[str, object]:
+def hit(m: ScriptedMention, start: datetime) -> dict[str, Any]:
     """One mention in the HN Algolia `search_by_date` hit format (a comment)."""
     when = start + m.offset
     return {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from monitor.channels import channel_module
@@ -26,6 +26,11 @@ def star_label(score: Score, rating: int | None) -> Score:
     return score
 
 
+def score_in_process(scorer: Scorer, texts: Sequence[str]) -> list[Score]:
+    """Score a batch in this process: the seam where a process pool plugs in for big batches."""
+    return [scorer.score(text) for text in texts]
+
+
 class BrandPipeline:
     """Matching and scoring for one brand."""
 
@@ -39,16 +44,17 @@ class BrandPipeline:
             complaints=complaints,
         )
 
-    def process(self, mentions: tuple[Mention, ...]) -> list[Scored]:
-        out = []
-        for mention in mentions:
-            if not self.matcher.matches(mention):
-                continue
-            score = star_label(self.scorer.score(mention.text), mention.rating)
-            out.append(
-                Scored(mention, self.brand.name, score, self.matcher.topics_of(mention.text))
-            )
-        return out
+    def score_texts(self, texts: Sequence[str]) -> list[Score]:
+        return score_in_process(self.scorer, texts)
+
+    def process(self, mentions: Sequence[Mention]) -> list[Scored]:
+        matched = [m for m in mentions if self.matcher.matches(m)]
+        # One batch call for the whole poll, so a backfill of thousands can go to every core.
+        scores = self.score_texts([m.text for m in matched])
+        return [
+            Scored(m, self.brand.name, star_label(score, m.rating), self.matcher.topics_of(m.text))
+            for m, score in zip(matched, scores, strict=True)
+        ]
 
 
 class Poller:
@@ -59,10 +65,14 @@ class Poller:
         *,
         clock: Clock = utcnow,
         sleep: Callable[[float], None] = time.sleep,
+        on_new_negatives: Callable[[str], object] | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.clock = clock
+        # Called with the brand after a poll stored new mentions among which some are negative,
+        # so detection need not wait for its own schedule.
+        self.on_new_negatives = on_new_negatives
         self.pipelines = {
             b.name: BrandPipeline(b, config.sentiment.complaints) for b in config.brands
         }
@@ -88,7 +98,7 @@ class Poller:
         if failures < 2 or last is None:
             return False
         every = self.config.polls[brand, channel].every
-        wait = min(every * 2 ** (failures - 1), max(every, MAX_BACKOFF))
+        wait = min(every * (1 << (failures - 1)), max(every, MAX_BACKOFF))
         return now < last + wait - every * 0.1  # the scheduler's jitter may fire a bit early
 
     def poll(self, brand: str, channel: str, *, force: bool = False) -> PollReport:
@@ -132,6 +142,8 @@ class Poller:
             result.skipped,
             result.requests,
         )
+        if stored and self.on_new_negatives and any(s.score.label == "negative" for s in scored):
+            self.on_new_negatives(brand)
         return PollReport(brand, channel, len(result.mentions), len(scored), stored, result.skipped)
 
     def _failed(self, brand: str, channel: str, error: str, now: datetime) -> PollReport:

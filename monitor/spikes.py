@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
@@ -208,10 +208,13 @@ class Detector:
         self.enqueue_alerts = enqueue_alerts
         self.clock = clock
 
-    def run_once(self) -> list[Transition]:
+    def run_once(self, brands: Collection[str] | None = None) -> list[Transition]:
+        """One pass over every brand, or only over `brands`."""
         now = self.clock()
         changes = []
         for brand in self.config.brands:
+            if brands is not None and brand.name not in brands:
+                continue
             for scope in scopes_of(brand):
                 try:
                     change = self._detect(brand, scope, now)

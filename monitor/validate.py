@@ -119,7 +119,7 @@ def convert(value: Any, tp: Any, path: str, errors: Errors) -> Any:
                 return result
         errors.add(path, f"got {value!r}", f"use {_describe(tp)}")
         return None
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return build(tp, value, path, errors)
     if origin is Literal:
         if value in args:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -183,3 +184,87 @@ def test_digest_rejects_a_malformed_week(
         ["-c", str(config), "digest", "--team", "cx", "--week", "47", "--preview", str(tmp_path)],
     )
     assert result.exit_code == 2 and "2026-W47" in result.output
+
+
+def one_line_error(config: Path, *args: str) -> str:
+    """Run a command that must fail with exit 1 and one line on stderr, no traceback."""
+    result = CliRunner().invoke(main, ["-c", str(config), *args])
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    return result.stderr
+
+
+def test_database_path_that_is_a_directory_names_the_problem_and_the_fix(
+    write_config: Callable[[str], Path], tmp_path: Path
+) -> None:
+    (tmp_path / "data").mkdir()
+    error = one_line_error(write_config(ALERTING + "database: data\n"), "status")
+    assert "is a directory" in error and "Fix: set `database:`" in error
+
+
+def test_database_under_a_path_that_is_a_file_names_the_problem_and_the_fix(
+    write_config: Callable[[str], Path], tmp_path: Path
+) -> None:
+    (tmp_path / "data").write_text("x")
+    error = one_line_error(write_config(ALERTING + "database: data/m.db\n"), "status")
+    assert f"{tmp_path / 'data'} is a file" in error and "Fix:" in error
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into any directory")
+def test_database_under_an_unwritable_directory_names_the_problem_and_the_fix(
+    write_config: Callable[[str], Path], tmp_path: Path
+) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    error = one_line_error(write_config(ALERTING + "database: locked/sub/m.db\n"), "status")
+    assert "is not writable" in error and "Fix:" in error
+
+
+def test_database_that_is_not_sqlite_names_the_problem_and_the_fix(
+    write_config: Callable[[str], Path], tmp_path: Path
+) -> None:
+    (tmp_path / "notes.txt").write_text("shopping list: milk, eggs, flour, butter, sugar\n" * 20)
+    error = one_line_error(write_config(ALERTING + "database: notes.txt\n"), "incidents")
+    assert "is not an SQLite file" in error and "Fix:" in error
+
+
+def test_run_on_an_unusable_database_is_one_line_too(
+    write_config: Callable[[str], Path], tmp_path: Path
+) -> None:
+    (tmp_path / "data").mkdir()
+    assert "is a directory" in one_line_error(write_config(ALERTING + "database: data\n"), "run")
+
+
+def test_config_that_is_not_utf8_is_one_line_naming_the_line(tmp_path: Path) -> None:
+    config = tmp_path / "monitor.yaml"
+    config.write_bytes(b"brands:\n  - {name: Caf\xe9, terms: [cafe]}\n")
+    error = one_line_error(config, "check")
+    assert "line 2: not UTF-8" in error and "Fix: save the file as UTF-8" in error
+
+
+def test_incidents_since_that_is_not_a_duration_is_a_usage_error(
+    write_config: Callable[[str], Path],
+) -> None:
+    result = CliRunner().invoke(
+        main, ["-c", str(write_config(ALERTING)), "incidents", "--since", "lots"]
+    )
+    assert result.exit_code == 2
+    assert "Invalid value for '--since': 'lots' is not a duration" in result.stderr
+
+
+def test_config_option_is_accepted_after_the_command(write_config: Callable[[str], Path]) -> None:
+    config = write_config(ALERTING)
+    result = CliRunner().invoke(main, ["check", "-c", str(config)])
+    assert result.exit_code == 0, result.output
+    assert f"{config}: OK" in result.output
+
+
+def test_config_option_after_the_command_wins_over_the_one_before(
+    write_config: Callable[[str], Path],
+) -> None:
+    before = write_config(ALERTING, name="before.yaml")
+    after = write_config(ALERTING, name="after.yaml")
+    result = CliRunner().invoke(main, ["-c", str(before), "check", "--config", str(after)])
+    assert result.exit_code == 0, result.output
+    assert f"{after}: OK" in result.output

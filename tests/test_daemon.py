@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,8 +20,10 @@ from pytest_httpserver import HTTPServer
 
 from monitor.config import load_config
 from monitor.daemon import AlreadyRunning, Daemon, DaemonLock
+from monitor.demo import AlgoliaServer, write_demo_config
+from monitor.demo_script import BRAND, scripted_week
 from monitor.store import Store
-from tests.conftest import algolia_page, real_hn_hits
+from tests.conftest import FixedClock, algolia_page, real_hn_hits
 
 TWO_BRANDS = (
     "brands:\n"
@@ -125,6 +131,76 @@ def test_sigterm_stops_the_daemon_cleanly_after_its_poll(
         assert store.get_cursor("Any", "hackernews") is not None
 
 
+class DripServer:
+    """A loopback HTTP server that answers 200 and then drips one byte of body per 0.2s, forever.
+
+    No read timeout ever fires on such a response: it is the poll that never ends.
+    """
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/"
+        self.dripping = threading.Event()
+        self.stopped = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        conn, _ = self.sock.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 1000000\r\n\r\n{"
+            )
+            self.dripping.set()
+            try:
+                while not self.stopped.wait(0.2):
+                    conn.sendall(b" ")
+            except OSError:
+                pass  # the daemon went away, as it should
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.sock.close()
+
+
+@pytest.fixture
+def drip_server() -> Iterator[DripServer]:
+    server = DripServer()
+    yield server
+    server.close()
+
+
+def test_sigterm_stops_the_daemon_within_10s_while_a_poll_is_stuck_in_a_slow_read(
+    drip_server: DripServer, write_config: Callable[[str], Path]
+) -> None:
+    config = write_config(
+        "log_level: INFO\nbrands:\n  - {name: Any, terms: [the], channels: [hackernews]}\n"
+        f"channels:\n  hackernews: {{base_url: '{drip_server.url}', every: 1h}}\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor.cli", "-c", str(config), "run"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert drip_server.dripping.wait(timeout=60), "the daemon never polled"
+        proc.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        _, log = proc.communicate(timeout=10)
+        took = time.monotonic() - sent
+    finally:
+        proc.kill()
+        proc.wait()
+    assert took < 10
+    assert proc.returncode == 0
+    assert "stop_grace_expired jobs_running=1" in log
+    assert "daemon_stopped" in log
+    assert "Traceback" not in log
+    with DaemonLock(load_config(config).database) as lock:  # released: a new daemon may start
+        assert lock.path.read_text() == str(os.getpid())
+
+
 def test_retention_job_drops_mentions_older_than_mentions_days(
     write_config: Callable[[str], Path],
 ) -> None:
@@ -151,3 +227,24 @@ def test_retention_job_drops_mentions_older_than_mentions_days(
         counts = Daemon(config, store, clock=lambda: now).purge()
         assert counts["mentions"] == 1 and counts["mention_topics"] == 1
         assert [m.native_id for m in store.mentions()] == ["new"]
+
+
+def test_a_poll_that_stores_new_negative_mentions_delivers_the_alert_itself(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    history, burst = scripted_week()
+    alerts = io.StringIO()
+    with AlgoliaServer(history + burst, clock(), clock=clock) as server:
+        config = write_demo_config(tmp_path, server.url)
+        with Store(config.database) as store:
+            daemon = Daemon(config, store, clock=clock, stream=alerts)
+            scheduler = BackgroundScheduler(timezone="UTC")  # never started: jobs run by hand
+            daemon.schedule(scheduler)
+            poll = scheduler.get_job(f"poll:{BRAND}:hackernews")
+            poll.func(*poll.args)  # the quiet week: a baseline, no spike
+            assert store.outbox_counts().get("sent", 0) == 0
+            clock.advance(minutes=5)  # the angry burst is out
+            poll.func(*poll.args)
+            assert store.outbox_counts().get("sent") == 1
+            daemon.poller.close()
+    assert f"Negative spike: {BRAND}" in alerts.getvalue()

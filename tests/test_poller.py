@@ -7,8 +7,9 @@ from pathlib import Path
 
 from pytest_httpserver import HTTPServer
 
-from monitor.config import load_config
-from monitor.poller import Poller
+from monitor.config import BrandConfig, load_config
+from monitor.models import Mention
+from monitor.poller import BrandPipeline, Poller
 from monitor.store import Store
 from tests.conftest import FixedClock
 
@@ -52,3 +53,22 @@ def test_poll_once_ignores_the_backoff(
             poller.poll_all()
         poller.close()
     assert len(httpserver.log) == 3
+
+
+def test_batch_scoring_keeps_each_matched_mention_with_its_own_score(clock: FixedClock) -> None:
+    texts = [
+        "Acme support is useless and rude, I want a refund",
+        "nothing to do with the brand, just a lovely sunny day",
+        "I love my new Acme kettle, brilliant",
+        "Acme is fine I guess",
+    ]
+    mentions = tuple(
+        Mention("hackernews", str(i), f"https://e.example/{i}", "a", text, clock())
+        for i, text in enumerate(texts)
+    )
+    brand = BrandConfig(name="Acme", terms=("acme",))
+    pipeline = BrandPipeline(brand)
+    scored = pipeline.process(mentions)
+    assert [s.mention.native_id for s in scored] == ["0", "2", "3"]
+    assert [s.score for s in scored] == [pipeline.scorer.score(texts[i]) for i in (0, 2, 3)]
+    assert [s.score.label for s in scored] == ["negative", "positive", "positive"]
