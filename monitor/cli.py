@@ -234,7 +234,9 @@ def incidents(ctx: Context, since: str) -> None:
 @pass_ctx
 def digest(ctx: Context, team: str, week: str | None, preview_dir: Path | None, send: bool) -> None:
     """Preview or send a team's weekly sentiment digest."""
-    from monitor.digest import default_week, parse_week, preview_digest, send_digest_now
+    from monitor.digest import default_week, parse_week
+    from monitor.notify.preview import preview_digest
+    from monitor.outbox import send_digest_now
 
     config = ctx.config()
     if team not in config.teams:

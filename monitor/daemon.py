@@ -89,7 +89,7 @@ class Daemon:
         self.poller = Poller(config, store, clock=clock)
         self.outbox = outbox_for(config, store, clock=clock, stream=stream)
         self.detector = Detector(config, store, self.outbox.enqueue_alerts, clock=clock)
-        self.digests = DigestScheduler(config, store, clock=clock)
+        self.digests = DigestScheduler(config, store, self.outbox.enqueue, clock=clock)
         alerting = config.alerting
         self.extra_jobs: list[tuple[str, Callable[[], Any], timedelta]] = [
             ("detect", self.detector.run_once, alerting.detect_every),

@@ -10,13 +10,12 @@ from datetime import UTC, datetime
 import pytest
 from pytest_httpserver import HTTPServer
 
-from monitor.digest import digest_to_json
-from monitor.digest_render import render_text, slack_message
 from monitor.models import OutboxMessage
 from monitor.notify.base import DeliveryError
 from monitor.notify.console import ConsoleNotifier
-from monitor.notify.slack import SlackNotifier
-from monitor.outbox import send
+from monitor.notify.email import render_text
+from monitor.notify.slack import SlackNotifier, slack_message
+from monitor.outbox import encode, send
 from tests import test_notify_email, test_notify_slack
 from tests.test_digest_render import PNG_SIGNATURE, empty_digest, make_digest
 from tests.test_notify_email import Server, html_part, notifier, text_part
@@ -161,7 +160,7 @@ def test_outbox_delivers_a_queued_digest() -> None:
         team="cx",
         receiver="console",
         kind="digest",
-        payload=digest_to_json(make_digest()),
+        payload=encode(make_digest()),
         status="pending",
         attempts=0,
         next_attempt_at=None,

@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from monitor.models import Alert, AlertMention
-from monitor.notify.render import (
+from monitor.alert_view import (
     clean,
     format_duration,
     format_number,
@@ -16,6 +15,7 @@ from monitor.notify.render import (
     safe_url,
     view,
 )
+from monitor.models import Alert, AlertMention
 
 STARTED = datetime(2024, 6, 21, 10, 0, tzinfo=UTC)
 

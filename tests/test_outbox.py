@@ -18,8 +18,8 @@ from aiosmtpd.handlers import Sink
 from pytest_httpserver import HTTPServer
 
 from monitor.config import Config, load_config
-from monitor.models import Mention
-from monitor.outbox import Outbox, alert_from_json, alert_to_json, build_alert, outbox_for
+from monitor.models import Alert, Mention
+from monitor.outbox import Outbox, build_alert, decode, encode, outbox_for, send_digest_now
 from monitor.poller import BrandPipeline
 from monitor.spikes import Detector
 from monitor.store import Store
@@ -91,7 +91,7 @@ def test_alert_survives_a_json_round_trip(
         outbox = outbox_for(config, store, clock=lambda: NOW)
         [change] = Detector(config, store, outbox.enqueue_alerts, clock=lambda: NOW).run_once()
         alert = build_alert(store, change.incident, "opened", timedelta(hours=1), NOW, "k")
-    assert alert_from_json(alert_to_json(alert)) == alert
+    assert decode(Alert, encode(alert)) == alert
     assert len(alert.top_mentions) == 5
 
 
@@ -251,3 +251,20 @@ def test_smtp_down_then_up_delivers_once(
             controller.stop()
     assert len(handler.messages) == 1
     assert b"Apex" in handler.messages[0]
+
+
+def test_send_digest_now_sends_that_digest_and_leaves_other_queued_messages(
+    write_config: Callable[[str], Path], clock: FixedClock
+) -> None:
+    config = make_config(write_config, "teams:\n  cx: {console: {}}\n")
+    with Store(config.database) as store:
+        seed_spike(store, config)
+        Detector(
+            config, store, outbox_for(config, store, clock=clock).enqueue_alerts, clock=clock
+        ).run_once()
+        assert store.outbox_counts() == {"pending": 1}  # the alert, due now
+        results = send_digest_now(config, store, "cx", "2026-W46", clock=clock)
+        assert results == [("console", None)]
+        assert store.outbox_counts() == {"pending": 1, "sent": 1}
+        [alert] = store.messages(status="pending")
+        assert alert.kind == "opened"

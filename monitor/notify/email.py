@@ -1,5 +1,8 @@
 """Email alerts and weekly digests over SMTP: a text and an HTML part from the jinja2 templates
-(a digest adds its chart as an inline image), sent with smtplib."""
+(a digest adds its chart as an inline image), sent with smtplib.
+
+The digest's plain text is rendered here too (it is the email's text part); the console prints
+the same text."""
 
 from __future__ import annotations
 
@@ -14,14 +17,19 @@ from email.utils import format_datetime
 
 import jinja2
 
-from monitor.config import EmailReceiver, EmailSettings
+from monitor.alert_view import AlertView, clean, view
+from monitor.config import EmailReceiver, EmailSettings, TeamConfig
+from monitor.digest.chart import render_chart
+from monitor.digest.view import GREEN, GREY, RED, TONES, DigestView, digest_view
 from monitor.models import Alert, Clock, Digest, utcnow
-from monitor.notify.base import DeliveryError
-from monitor.notify.render import AlertView, clean, view
+from monitor.notify.base import DeliveryError, Setup
+from monitor.report import table
 
 log = logging.getLogger(__name__)
 
 SUBJECT_LIMIT = 200
+# Where the digest's HTML finds its chart by default: beside it, as a preview writes it.
+CHART_FILE = "chart.png"
 _COLOURS = {"CRITICAL": "#c0392b", "WARNING": "#e08e0b", "RESOLVED": "#2e8b57", "TEST": "#5b6ee1"}
 # Characters allowed in the left part of a Message-ID (RFC 5322 dot-atom text, minus the few
 # that confuse some mail clients' threading); everything else becomes '-'.
@@ -73,6 +81,96 @@ def _render(name: str, v: AlertView) -> str:
     )
 
 
+def render_html(d: Digest, *, chart_src: str | None = CHART_FILE) -> str:
+    """The HTML digest. `chart_src` is where the chart is ('chart.png' beside the file for a
+    preview, 'cid:…' in an email); None leaves the chart out. An empty week never shows one."""
+    v = digest_view(d)
+    return jinja_templates.get_template("digest_email.html").render(
+        view=v,
+        chart_src=None if v.empty else chart_src,
+        tones=TONES,
+        colours={"negative": RED, "neutral": GREY, "positive": GREEN},
+    )
+
+
+def render_text(d: Digest) -> str:
+    """The plain-text digest: the email's text part and what the console prints."""
+    v = digest_view(d)
+    return jinja_templates.get_template("digest_email.txt").render(view=v, **_text_tables(v))
+
+
+def _text_tables(v: DigestView) -> dict[str, str]:
+    def indent(text: str) -> str:
+        return "\n".join("  " + line for line in text.splitlines())
+
+    return {
+        "summary_table": indent(
+            table(
+                ["", "This week", "Last week", "Change"],
+                [(k.label, k.value, k.previous, k.change.text) for k in v.kpis],
+            )
+        ),
+        "days_table": indent(
+            table(
+                ["Day", "Mentions", "Negative", "Neutral", "Positive", "Neg. share", "Mean"],
+                [
+                    (r.day, r.mentions, r.negative, r.neutral, r.positive, r.negative_share, r.mean)
+                    for r in v.days
+                ],
+            )
+        ),
+        "channels_table": indent(
+            table(
+                ["Channel", "Mentions", "Change", "Negative", "Change", "Mean", "Change"],
+                [
+                    (
+                        r.channel,
+                        r.mentions,
+                        r.mentions_change.text,
+                        r.negative_share,
+                        r.negative_change.text,
+                        r.mean,
+                        r.mean_change.text,
+                    )
+                    for r in v.channels
+                ],
+            )
+        ),
+        "topics_table": indent(
+            table(
+                ["Topic", "Mentions", "Negative", "Last week", "Change"],
+                [
+                    (
+                        r.topic,
+                        r.mentions,
+                        r.negative_share,
+                        r.previous_share,
+                        r.negative_change.text,
+                    )
+                    for r in v.topics
+                ],
+            )
+        ),
+        "authors_table": indent(
+            table(
+                ["Author", "Channel", "Mentions", "Mean"],
+                [(r.author, r.channel, r.mentions, r.mean) for r in v.authors],
+            )
+        ),
+    }
+
+
+def from_team(team: TeamConfig, setup: Setup) -> EmailNotifier | None:
+    if team.email is None:
+        return None
+    if setup.email is None:
+        raise ValueError(
+            f"team {setup.team or '?'} has an email receiver but the config has no top-level "
+            "email: block. Fix: add email: {host: ..., from: ...}"
+        )
+    return EmailNotifier(setup.email, team.email, team=setup.team, tz=setup.tz)
+
+
 class EmailNotifier:
     """Send each alert as one message to the team's addresses through the configured server.
 
@@ -110,9 +208,6 @@ class EmailNotifier:
     def build_digest_message(self, digest: Digest) -> EmailMessage:
         """multipart/alternative: the text, then multipart/related with the HTML and the chart
         as an inline PNG the HTML shows by `cid:`. An empty week has no chart."""
-        # Imported here: digest_render builds on this package's helpers (render, slack).
-        from monitor.digest_render import digest_view, render_chart, render_html, render_text
-
         key = digest_key(digest)
         chart_id = message_id(f"{key}-chart")  # '<…@monitor>'; the HTML wants it bare
         msg = self._headers(header_value(digest_view(digest).subject), key)
@@ -144,6 +239,9 @@ class EmailNotifier:
         msg["Auto-Submitted"] = "auto-generated"
         msg["X-Monitor-Ref"] = header_value(key)
         return msg
+
+    def close(self) -> None:
+        """Nothing to release: each message opens and closes its own SMTP connection."""
 
     def send_alert(self, alert: Alert) -> None:
         self.send_message(self.build_message(alert))
