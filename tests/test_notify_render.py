@@ -182,3 +182,7 @@ def test_reach_weighted_counts_keep_one_decimal() -> None:
     assert format_number(17.25) == "17.2"
     assert format_number(0.25) == "0.25"
     assert format_ratio(float("inf")) == "n/a"
+
+
+def test_zero_width_characters_are_stripped() -> None:
+    assert clean("a\u200b*b*\u200dc\ufeffd", 100) == "a*b*cd"

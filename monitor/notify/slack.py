@@ -36,15 +36,28 @@ FALLBACK_LIMIT = 3000
 _TOKEN = re.compile(r"[A-Za-z0-9._-]{1,512}")
 
 
+# mrkdwn has no escape for its formatting characters, so a stranger's `*boss*`, `_x_`, `~x~` or
+# backticks would bold, italicise, strike or open a code block. They are shown as look-alikes
+# Slack does not parse. (Zero-width joiners between them are no answer: they are stripped as
+# invisible, and terminal and table output loses them.)
+_LOOKALIKES = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"})
+
+
 def escape(text: str) -> str:
     """Slack's three control characters, escaped as Slack asks; everything else is literal."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def inert(text: str) -> str:
+    """What a stranger wrote (author, text, a link's host), for mrkdwn: escaped, and unable to
+    format. Our own names (channels, topics, brands) keep their characters."""
+    return escape(text).translate(_LOOKALIKES)
+
+
 def link(url: str, label: str) -> str:
     """`<url|label>` for a URL that `render.safe_url` already vetted (http(s), no `<>|`)."""
     target = escape(url.replace("|", "%7C").replace("<", "%3C").replace(">", "%3E"))
-    return f"<{target}|{escape(label.replace('|', '/'))}>"
+    return f"<{target}|{inert(label.replace('|', '/'))}>"
 
 
 def build_message(alert: Alert, tz: tzinfo = UTC) -> dict[str, Any]:
@@ -92,9 +105,9 @@ def _header(v: AlertView) -> str:
 
 def evidence_line(index: int, m: Evidence) -> str:
     head = (
-        f"*{index}. {escape(m.author)}* on {escape(m.channel)} · {escape(m.when)} · score {m.score}"
+        f"*{index}. {inert(m.author)}* on {escape(m.channel)} · {escape(m.when)} · score {m.score}"
     )
-    body = f">{escape(m.text)}" if m.text else ">(no text)"
+    body = f">{inert(m.text)}" if m.text else ">(no text)"
     tail = f"\n{link(m.url, 'Open on ' + (m.host or 'link'))}" if m.url else ""
     return f"{head}\n{body}{tail}"
 
@@ -177,7 +190,7 @@ def slack_message(d: Digest) -> dict[str, Any]:
             _listed(
                 "Most active authors",
                 [
-                    f"• {escape(r.author)} ({escape(r.channel)}): {r.mentions} mentions, "
+                    f"• {inert(r.author)} ({escape(r.channel)}): {r.mentions} mentions, "
                     f"mean {r.mean}"
                     for r in v.authors
                 ],
