@@ -6,6 +6,7 @@ the same text."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import re
@@ -250,64 +251,74 @@ class EmailNotifier:
         self.send_message(self.build_digest_message(digest))
 
     def send_message(self, msg: EmailMessage) -> None:
-        """Deliver or raise DeliveryError; the password never appears in what is raised."""
+        """Deliver or raise DeliveryError. The server's words are shown only with the
+        credentials taken out in every form they travelled in (see `credential_forms`)."""
         try:
             refused = self._deliver(msg)
-        except smtplib.SMTPAuthenticationError as exc:
-            if 400 <= exc.smtp_code < 500:
-                raise DeliveryError(
-                    f"{self.where}: temporary authentication failure ({exc.smtp_code}); will retry"
-                ) from None
-            raise DeliveryError(
-                f"{self.where}: the server rejected username {self.settings.username!r} "
-                f"({exc.smtp_code}). Fix: check email.username and email.password",
-                permanent=True,
-            ) from None
-        except smtplib.SMTPRecipientsRefused as exc:
-            raise self._refused(exc.recipients) from None
-        except smtplib.SMTPSenderRefused as exc:
-            raise self._by_code(
-                exc.smtp_code,
-                exc.smtp_error,
-                f"the server refused sender {self.settings.sender!r}",
-                "set email.from to an address this server may send as",
-            ) from None
-        except smtplib.SMTPNotSupportedError as exc:
-            raise DeliveryError(
-                f"{self.where}: the server does not offer {_extension(exc)} "
-                f"(security: {self.settings.security}). Fix: check email.security "
-                "(starttls on 587, tls on 465, plain for a local relay) and email.username",
-                permanent=True,
-            ) from None
-        except smtplib.SMTPConnectError as exc:
-            raise DeliveryError(
-                f"{self.where}: the server turned the connection away ({exc.smtp_code} "
-                f"{_reply_text(exc.smtp_error, '')}); will retry"
-            ) from None
-        except smtplib.SMTPResponseException as exc:
-            raise self._by_code(
-                exc.smtp_code, exc.smtp_error, "the server refused the message", "ask its admin"
-            ) from None
-        except ssl.SSLError as exc:
-            # Retrying cannot fix a certificate or a TLS/port mismatch; a human has to.
-            raise DeliveryError(
-                f"{self.where}: TLS failed ({_tls_problem(exc)}). Fix: check "
-                "email.security and email.port (tls is usually 465, starttls 587) and that the "
-                "server's certificate is valid for email.host",
-                permanent=True,
-            ) from None
         except (smtplib.SMTPException, OSError) as exc:
-            # Refused connections, timeouts, DNS failures, dropped connections: all transient.
-            raise DeliveryError(
-                f"{self.where}: cannot reach the server ({_describe_os_error(exc)}); will retry"
-            ) from None
-        if refused:
-            # Delivered to the others: a retry would duplicate it for them, so warn instead.
-            log.warning(
-                "email_partly_refused where=%r refused=%s",
-                self.where,
-                ",".join(sorted(refused)),
-            )
+            failure = self._failure(exc)
+        else:
+            if refused:
+                # Delivered to the others: a retry would duplicate it for them, so warn instead.
+                log.warning(
+                    "email_partly_refused where=%r refused=%s",
+                    self.where,
+                    ",".join(sorted(refused)),
+                )
+            return
+        # Raised outside the handler so the smtplib error, which holds the server's reply as
+        # it came (an echoed AUTH blob included), is not chained to it as __context__.
+        raise failure
+
+    def _failure(self, exc: smtplib.SMTPException | OSError) -> DeliveryError:
+        match exc:
+            case smtplib.SMTPAuthenticationError() if 400 <= exc.smtp_code < 500:
+                return DeliveryError(
+                    f"{self.where}: temporary authentication failure ({exc.smtp_code}); will retry"
+                )
+            case smtplib.SMTPAuthenticationError():
+                return DeliveryError(
+                    f"{self.where}: the server rejected username {self.settings.username!r} "
+                    f"({exc.smtp_code}). Fix: check email.username and email.password",
+                    permanent=True,
+                )
+            case smtplib.SMTPRecipientsRefused():
+                return self._refused(exc.recipients)
+            case smtplib.SMTPSenderRefused():
+                return self._by_code(
+                    exc.smtp_code,
+                    exc.smtp_error,
+                    f"the server refused sender {self.settings.sender!r}",
+                    "set email.from to an address this server may send as",
+                )
+            case smtplib.SMTPNotSupportedError():
+                return DeliveryError(
+                    f"{self.where}: the server does not offer {_extension(exc)} "
+                    f"(security: {self.settings.security}). Fix: check email.security "
+                    "(starttls on 587, tls on 465, plain for a local relay) and email.username",
+                    permanent=True,
+                )
+            case smtplib.SMTPConnectError():
+                return DeliveryError(
+                    f"{self.where}: the server turned the connection away ({exc.smtp_code} "
+                    f"{self._reply_text(exc.smtp_error)}); will retry"
+                )
+            case smtplib.SMTPResponseException():
+                return self._by_code(
+                    exc.smtp_code, exc.smtp_error, "the server refused the message", "ask its admin"
+                )
+            case ssl.SSLError():
+                # Retrying cannot fix a certificate or a TLS/port mismatch; a human has to.
+                return DeliveryError(
+                    f"{self.where}: TLS failed ({_tls_problem(exc)}). Fix: check "
+                    "email.security and email.port (tls is usually 465, starttls 587) and that "
+                    "the server's certificate is valid for email.host",
+                    permanent=True,
+                )
+        # Refused connections, timeouts, DNS failures, dropped connections: all transient.
+        return DeliveryError(
+            f"{self.where}: cannot reach the server ({_describe_os_error(exc)}); will retry"
+        )
 
     def _deliver(self, msg: EmailMessage) -> dict[str, tuple[int, bytes]]:
         s = self.settings
@@ -337,18 +348,48 @@ class EmailNotifier:
         )
 
     def _by_code(self, code: int, reply: bytes | str, problem: str, fix: str) -> DeliveryError:
-        text = _reply_text(reply, self.settings.password.reveal() if self.settings.password else "")
+        text = self._reply_text(reply)
         if 400 <= code < 500 or code < 0:
             return DeliveryError(f"{self.where}: {problem}: {code} {text}; will retry")
         return DeliveryError(f"{self.where}: {problem}: {code} {text}. Fix: {fix}", permanent=True)
 
+    def _reply_text(self, reply: bytes | str) -> str:
+        """The server's words, short and on one line, with the credentials masked should it
+        echo them."""
+        text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+        password = self.settings.password.reveal() if self.settings.password else ""
+        for form in credential_forms(self.settings.username or "", password):
+            text = text.replace(form, "***")
+        return clean(text, 160)
 
-def _reply_text(reply: bytes | str, password: str) -> str:
-    """The server's words, short and on one line, with the password masked should it echo it."""
-    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-    if password:
-        text = text.replace(password, "***")
-    return clean(text, 160)
+
+def credential_forms(username: str, password: str) -> list[str]:
+    """The password as typed and as it travels on the wire, longest first: AUTH PLAIN's blob
+    (with and without an authorisation id), AUTH LOGIN's base64 user and password, and the
+    part of any base64 text that carries the password at each of the three byte offsets, so
+    an echo in a shape we did not foresee is caught too."""
+    if not password:
+        return []
+    user, secret = username.encode(), password.encode()
+    forms = {
+        password,
+        _b64(b"\0" + user + b"\0" + secret),
+        _b64(user + b"\0" + user + b"\0" + secret),
+        _b64(secret),
+    }
+    if username:
+        forms.add(_b64(user))
+    for offset in range(3):
+        # The characters whose six bits all come from the password, whatever surrounds it.
+        encoded = _b64(b"\0" * offset + secret)
+        core = encoded[-(-8 * offset // 6) : 8 * (offset + len(secret)) // 6]
+        if len(core) >= 6:
+            forms.add(core)
+    return sorted(forms, key=len, reverse=True)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
 
 
 def _extension(exc: smtplib.SMTPNotSupportedError) -> str:
