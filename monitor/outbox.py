@@ -11,8 +11,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import queue
 import types
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import IO, Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
@@ -179,33 +181,51 @@ class Outbox:
         return self.deliver(self.store.due_messages(self.clock()))
 
     def deliver(self, messages: Sequence[OutboxMessage]) -> DeliveryReport:
-        sent = retrying = dead = 0
+        """Send the messages, one lane per (team, receiver): lanes run side by side, so a
+        receiver that hangs delays only its own messages; within a lane they go in order, and
+        a lane stops at its first failure that will be retried (the rest wait their turn in
+        the next run rather than each waiting out the same timeout). Only this thread touches
+        the store: each outcome is recorded as soon as its lane reports it."""
+        lanes: dict[tuple[str, str], list[OutboxMessage]] = {}
         for message in messages:
-            outcome = self._deliver(message)
-            sent += outcome == "sent"
-            retrying += outcome == "retrying"
-            dead += outcome == "dead"
-        return DeliveryReport(sent, retrying, dead)
+            lanes.setdefault((message.team, message.receiver), []).append(message)
+        if not lanes:
+            return DeliveryReport()
+        outcomes: queue.SimpleQueue[tuple[OutboxMessage, DeliveryError | None] | None] = (
+            queue.SimpleQueue()
+        )
+        counts = {"sent": 0, "retrying": 0, "dead": 0}
+        with ThreadPoolExecutor(len(lanes), thread_name_prefix="outbox-lane") as pool:
+            for (team, receiver), queued in lanes.items():
+                pool.submit(self._run_lane, self.notifiers.get((team, receiver)), queued, outcomes)
+            running = len(lanes)
+            while running:
+                outcome = outcomes.get()
+                if outcome is None:
+                    running -= 1
+                else:
+                    counts[self._record(*outcome)] += 1
+        return DeliveryReport(**counts)
 
-    def _deliver(self, message: OutboxMessage) -> str:
-        notifier = self.notifiers.get((message.team, message.receiver))
-        if notifier is None:
-            return self._failed(
-                message,
-                f"team {message.team!r} has no {message.receiver} receiver any more",
-                permanent=True,
-            )
+    def _run_lane(
+        self,
+        notifier: Notifier | None,
+        queued: list[OutboxMessage],
+        outcomes: queue.SimpleQueue[tuple[OutboxMessage, DeliveryError | None] | None],
+    ) -> None:
         try:
-            send(notifier, message)
-        except DeliveryError as exc:
+            for message in queued:
+                error = _attempt(notifier, message)
+                outcomes.put((message, error))
+                if error is not None and not error.permanent:
+                    break
+        finally:
+            outcomes.put(None)  # this lane is done
+
+    def _record(self, message: OutboxMessage, error: DeliveryError | None) -> str:
+        if error is not None:
             return self._failed(
-                message, str(exc), permanent=exc.permanent, retry_after=exc.retry_after
-            )
-        except Exception as exc:  # a notifier bug must not stop the other messages
-            # Its message may quote a webhook URL (a secret in its path): type only, details at DEBUG.
-            log.debug("delivery_crashed id=%d", message.id, exc_info=True)
-            return self._failed(
-                message, f"unexpected {type(exc).__name__} in the {message.receiver} notifier"
+                message, str(error), permanent=error.permanent, retry_after=error.retry_after
             )
         with self.store.transaction():
             self.store.mark_sent(message.id, self.clock())
@@ -247,6 +267,23 @@ class Outbox:
             error,
         )
         return state
+
+
+def _attempt(notifier: Notifier | None, message: OutboxMessage) -> DeliveryError | None:
+    """Send one message through its notifier: None if the receiver accepted it."""
+    if notifier is None:
+        return DeliveryError(
+            f"team {message.team!r} has no {message.receiver} receiver any more", permanent=True
+        )
+    try:
+        send(notifier, message)
+    except DeliveryError as exc:
+        return exc
+    except Exception as exc:  # a notifier bug must not stop the other messages
+        # Its message may quote a webhook URL (a secret in its path): type only, details at DEBUG.
+        log.debug("delivery_crashed id=%d", message.id, exc_info=True)
+        return DeliveryError(f"unexpected {type(exc).__name__} in the {message.receiver} notifier")
+    return None
 
 
 def send(notifier: Notifier, message: OutboxMessage) -> None:
