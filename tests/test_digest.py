@@ -213,3 +213,30 @@ def test_a_daemon_down_on_monday_morning_sends_the_digest_when_it_returns(
     assert ("cx", "2026-W47") not in scheduler(config, store, lambda: sunday).run_due()
     wednesday = datetime(2026, 11, 25, 9, 0, tzinfo=LONDON)
     assert ("cx", "2026-W47") in scheduler(config, store, lambda: wednesday).run_due()
+
+
+def test_a_week_not_yet_over_is_compared_with_the_same_part_of_the_week_before(
+    config: Config, store: Store
+) -> None:
+    # W46: one negative on Monday, one positive on Tuesday 09:00, one negative on Tuesday 15:00
+    # (after the cut), and two on Friday.
+    add(store, W47 - timedelta(days=7, hours=-10), "negative", -0.6)
+    add(store, W47 - timedelta(days=6, hours=-9), "positive", 0.4, channel="reddit")
+    add(store, W47 - timedelta(days=6, hours=-15), "negative", -0.5, topics=("billing",))
+    add(store, W47 - timedelta(days=3), "negative", -0.7)
+    add(store, W47 - timedelta(days=3, hours=-1), "negative", -0.7)
+    # W47 so far: Monday and Tuesday morning.
+    add(store, W47 + timedelta(hours=10), "positive", 0.5)
+    add(store, W47 + timedelta(days=1, hours=9), "negative", -0.3, topics=("billing",))
+    tuesday_noon = W47 + timedelta(days=1, hours=12)
+    d = build_digest(config, store, "cx", "2026-W47", now=tuesday_noon.astimezone(UTC))
+    assert (d.week_total.mentions, d.week_total.negative) == (2, 1)
+    assert (d.previous_total.mentions, d.previous_total.negative, d.previous_total.positive) == (
+        2,
+        1,
+        1,
+    )
+    assert {c.channel: c.previous.mentions for c in d.by_channel} == {"hackernews": 1}
+    assert [(t.topic, t.previous.mentions) for t in d.by_topic] == [("billing", 0)]
+    finished = build_digest(config, store, "cx", "2026-W47", now=W47 + timedelta(days=8))
+    assert finished.previous_total.mentions == 5  # a finished week: the whole week before

@@ -456,3 +456,12 @@ def test_digest_renders_the_same_after_the_outbox_json_round_trip() -> None:
     again = decode(Digest, encode(d))
     assert render_html(again) == render_html(d)
     assert render_text(again) == render_text(d)
+
+
+def test_a_week_still_in_progress_says_so_in_its_title_and_names_the_comparison() -> None:
+    v = digest_view(make_digest(generated_at=datetime(2026, 11, 18, 12, 0, tzinfo=UTC)))
+    assert v.title == "Weekly sentiment digest (week so far): Acme"
+    assert v.subject.startswith("Weekly sentiment digest (week so far): Acme, week 47")
+    assert v.in_progress is not None and "same part of the week before" in v.in_progress
+    assert "Wed 11 Nov 12:00 GMT" in v.in_progress
+    assert digest_view(make_digest()).title == "Weekly sentiment digest: Acme"

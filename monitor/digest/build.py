@@ -75,6 +75,12 @@ def previous_week(when: datetime, tz: ZoneInfo) -> str:
     return week_of(when.astimezone(tz) - timedelta(days=7), tz)
 
 
+def a_week_before(moment: datetime, tz: ZoneInfo) -> datetime:
+    """The same wall-clock time in `tz` seven days earlier (across a DST change too)."""
+    # Arithmetic on an aware datetime keeps its wall clock and recomputes the UTC offset.
+    return moment.astimezone(tz) - timedelta(days=7)
+
+
 def digest_settings(config: Config, team: str) -> DigestSettings:
     return config.teams[team].digest or config.digest
 
@@ -90,12 +96,13 @@ def build_digest(config: Config, store: Store, team: str, week: str, *, now: dat
     scope = team_scope(config, team)
     bounds = week_bounds(week, tz)
     start, end = bounds[0], bounds[-1]
-    before = start - timedelta(days=7)
-    before = datetime.combine(before.date(), time(0), tz)  # DST-safe previous Monday midnight
+    before = a_week_before(start, tz)
+    # A week not yet over is compared with the same part of the week before, like with like.
+    before_end = a_week_before(now, tz) if now < end else start
     channels_now = store.digest_by_channel(scope, start, end)
-    channels_before = store.digest_by_channel(scope, before, start)
+    channels_before = store.digest_by_channel(scope, before, before_end)
     topics_now = store.digest_by_topic(scope, start, end)
-    topics_before = store.digest_by_topic(scope, before, start)
+    topics_before = store.digest_by_topic(scope, before, before_end)
     return Digest(
         team=team,
         timezone=str(tz),
@@ -106,7 +113,7 @@ def build_digest(config: Config, store: Store, team: str, week: str, *, now: dat
         channels=scope.channels,
         topics=scope.topics,
         week_total=store.digest_sentiment(scope, start, end),
-        previous_total=store.digest_sentiment(scope, before, start),
+        previous_total=store.digest_sentiment(scope, before, before_end),
         days=tuple(
             DigestDay(b.date(), s)
             for b, s in zip(bounds, store.digest_days(scope, bounds), strict=False)

@@ -22,7 +22,7 @@ from monitor.alert_view import (
     format_duration,
     format_ratio,
 )
-from monitor.digest.build import parse_week
+from monitor.digest.build import a_week_before, parse_week
 from monitor.digest.figures import (
     NAME_LIMIT,
     Change,
@@ -172,7 +172,8 @@ def digest_view(d: Digest) -> DigestView:
     monday = date.fromisocalendar(year, number, 1)
     brands = brands_label(d.brands, d.team)
     week, before = d.week_total, d.previous_total
-    title = f"Weekly sentiment digest: {brands}"
+    in_progress = d.generated_at < d.end
+    title = f"Weekly sentiment digest{' (week so far)' if in_progress else ''}: {brands}"
     topics = [
         TopicRow(
             topic=clean(t.topic, NAME_LIMIT),
@@ -195,8 +196,9 @@ def digest_view(d: Digest) -> DigestView:
         headline=_headline(week, before),
         in_progress=(
             f"The week is not over: these figures run to {local_time(d.generated_at, tz)}, and "
-            "the changes compare them with the whole week before."
-            if d.generated_at < d.end
+            "the changes compare them with the same part of the week before (to "
+            f"{local_time(a_week_before(d.generated_at, tz), tz)})."
+            if in_progress
             else None
         ),
         kpis=_kpis(week, before),
