@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -21,8 +20,6 @@ if TYPE_CHECKING:
     _DurationBase = click.ParamType[timedelta, str | timedelta]
 else:
     _DurationBase = click.ParamType  # not subscriptable at run time before click 8.2
-
-SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def setup_logging(level: str = "INFO") -> None:
@@ -49,38 +46,13 @@ class Context:
 
     def store(self, config: Config) -> Store:
         # Imported here: sqlite-utils is slow to import, and --help and check never need it.
-        from monitor.store import Store
+        from monitor.store import Store, StoreError
 
         try:
             return Store(config.database)
-        except (sqlite3.Error, OSError) as exc:
-            click.echo(f"error: {database_problem(config.database, exc)}", err=True)
+        except StoreError as exc:
+            click.echo(f"error: {exc}", err=True)
             sys.exit(1)
-
-
-def database_problem(path: Path, exc: Exception) -> str:
-    """Why the database cannot be opened, and what to do, in one line."""
-    fix_path = "Fix: set `database:` in the config to"
-    if path.is_dir():
-        return f"database {path} is a directory. {fix_path} a file, e.g. {path / 'monitor.db'}"
-    if path.is_file() and isinstance(exc, sqlite3.DatabaseError):
-        with path.open("rb") as f:
-            if f.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
-                return (
-                    f"database {path} is not an SQLite file. {fix_path} a new file, "
-                    "or move this file out of the way"
-                )
-    ancestor = path.parent
-    while not ancestor.exists() and ancestor != ancestor.parent:
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        return f"cannot create database {path}: {ancestor} is a file. {fix_path} another place"
-    if not os.access(ancestor, os.W_OK):
-        return (
-            f"cannot create database {path}: {ancestor} is not writable. {fix_path} a writable "
-            "place, or let the daemon's user write there"
-        )
-    return f"cannot open database {path}: {exc}. Fix: check the file and its permissions"
 
 
 class Duration(_DurationBase):
@@ -313,8 +285,10 @@ def incidents(ctx: Context, since: timedelta) -> None:
 @pass_ctx
 def digest(ctx: Context, team: str, week: str | None, preview_dir: Path | None, send: bool) -> None:
     """Preview or send a team's weekly sentiment digest."""
-    from monitor.digest import default_week, parse_week, preview_digest, send_digest_now
+    from monitor.digest import default_week, parse_week
     from monitor.models import utcnow
+    from monitor.notify.preview import preview_digest
+    from monitor.outbox import send_digest_now
 
     config = ctx.config()
     if team not in config.teams:

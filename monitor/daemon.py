@@ -129,7 +129,7 @@ class Daemon:
         self.outbox = outbox_for(config, store, clock=clock, stream=stream)
         self.detector = Detector(config, store, self.outbox.enqueue_alerts, clock=clock)
         self.poller = Poller(config, store, clock=clock, on_new_negatives=self.alert_now)
-        self.digests = DigestScheduler(config, store, clock=clock)
+        self.digests = DigestScheduler(config, store, self.outbox.enqueue, clock=clock)
         # Detection runs from its own job and from any poll job; two passes at once could open
         # the same incident twice. Two deliveries at once could send a message twice.
         self._detecting = threading.Lock()

@@ -26,8 +26,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from monitor.config import Config, load_config
 from monitor.daemon import Daemon
 from monitor.demo_script import BRAND, ScriptedMention, hit, scripted_week
-from monitor.digest import preview_digest, week_of
+from monitor.digest import week_of
 from monitor.models import Clock, utcnow
+from monitor.notify.preview import preview_digest
 from monitor.report import incidents_table
 from monitor.store import Store
 from monitor.text import one_line

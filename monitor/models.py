@@ -265,7 +265,7 @@ class DigestAuthor:
 
 @dataclass(frozen=True, slots=True)
 class Digest:
-    """One team's weekly report, computed from the store; rendered by monitor.digest_render."""
+    """One team's weekly report, computed from the store; worded by monitor.digest.view."""
 
     team: str
     timezone: str

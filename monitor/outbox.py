@@ -8,15 +8,30 @@ idempotency key (Slack shows it as `ref:`, email as the Message-ID).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
-from typing import IO, Any
+import queue
+import types
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import IO, Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from monitor.config import Config
-from monitor.models import Alert, AlertKind, AlertMention, Clock, Incident, OutboxMessage, utcnow
+from monitor.digest.build import build_digest
+from monitor.models import (
+    Alert,
+    AlertKind,
+    AlertMention,
+    Clock,
+    Digest,
+    Incident,
+    OutboxMessage,
+    utcnow,
+)
+from monitor.notify import build_notifiers, receiver_kinds
 from monitor.notify.base import DeliveryError, Notifier
 from monitor.routing import teams_for
 from monitor.store import Store
@@ -25,34 +40,65 @@ log = logging.getLogger(__name__)
 
 RETRY_BASE = timedelta(seconds=10)
 
+Payload = Alert | Digest
+T = TypeVar("T")
 
-def alert_to_json(alert: Alert) -> str:
-    def encode(value: Any) -> Any:
-        if isinstance(value, datetime):
+
+# -- payload codec: one JSON form for every frozen dataclass the outbox carries -----------------
+
+
+def encode(payload: Payload) -> str:
+    """The payload as JSON: times as ISO 8601, durations as seconds, tuples as lists."""
+
+    def default(value: Any) -> Any:
+        if isinstance(value, datetime | date):
             return value.isoformat()
         if isinstance(value, timedelta):
             return value.total_seconds()
         raise TypeError(type(value))
 
-    return json.dumps(asdict(alert), default=encode, ensure_ascii=False)
+    return json.dumps(asdict(payload), default=default, ensure_ascii=False)
 
 
-def alert_from_json(text: str) -> Alert:
-    d = json.loads(text)
-    when = datetime.fromisoformat
-    return Alert(
-        **{
-            **d,
-            "window": timedelta(seconds=d["window"]),
-            "started_at": when(d["started_at"]),
-            "resolved_at": when(d["resolved_at"]) if d["resolved_at"] else None,
-            "top_mentions": tuple(
-                AlertMention(**{**m, "created_at": when(m["created_at"])})
-                for m in d["top_mentions"]
-            ),
-            "top_topics": tuple((t, n) for t, n in d["top_topics"]),
-        }
-    )
+def decode(cls: type[T], text: str) -> T:
+    """The dataclass `cls` back from `encode`'s JSON, every field typed by its annotation."""
+    return _typed(cls, json.loads(text))  # type: ignore[no-any-return]
+
+
+def _typed(hint: Any, value: Any) -> Any:
+    origin = get_origin(hint)
+    if value is None:
+        return None
+    if origin in (Union, types.UnionType):
+        (inner,) = [arg for arg in get_args(hint) if arg is not type(None)]
+        return _typed(inner, value)
+    if origin is tuple:
+        args = get_args(hint)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_typed(args[0], item) for item in value)
+        return tuple(_typed(arg, item) for arg, item in zip(args, value, strict=True))
+    if origin is Literal:
+        return value
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        hints = get_type_hints(hint)
+        return hint(
+            **{f.name: _typed(hints[f.name], value[f.name]) for f in dataclasses.fields(hint)}
+        )
+    if hint is datetime:
+        return datetime.fromisoformat(value)
+    if hint is date:
+        return date.fromisoformat(value)
+    if hint is timedelta:
+        return timedelta(seconds=value)
+    return value
+
+
+def decode_message(message: OutboxMessage) -> Payload:
+    """A row's payload; an alert carries the row's key as its idempotency key (`ref:` in Slack,
+    the Message-ID in email), the same on every resend."""
+    if message.kind == "digest":
+        return decode(Digest, message.payload)
+    return replace(decode(Alert, message.payload), idempotency_key=message.key)
 
 
 def build_alert(
@@ -111,46 +157,75 @@ class Outbox:
         self.notifiers = notifiers
         self.clock = clock
 
+    def enqueue(self, team: str, kind: str, payload: Payload, key: str) -> None:
+        """Queue the payload for each of the team's receivers, keyed `<key>:<receiver>`; a key
+        queued before is skipped (never sent twice). Runs inside the caller's transaction."""
+        body = encode(payload)
+        incident_id = payload.incident_id if isinstance(payload, Alert) else None
+        for receiver in receiver_kinds(self.config, team):
+            self.store.enqueue(
+                f"{key}:{receiver}", incident_id, team, receiver, kind, body, self.clock()
+            )
+
     def enqueue_alerts(
         self, incident: Incident, kind: AlertKind, window: timedelta, now: datetime
     ) -> None:
-        """Queue one message per receiver of every routed team. Runs inside the caller's transaction."""
+        """Queue the alert for every receiver of every routed team, in the incident's
+        transaction."""
         for team in teams_for(self.config.routes, incident):
-            for receiver in receiver_kinds(self.config, team):
-                key = f"incident-{incident.id}-{incident.notifications}-{kind}:{team}:{receiver}"
-                alert = build_alert(self.store, incident, kind, window, now, key)
-                self.store.enqueue(
-                    key, incident.id, team, receiver, kind, alert_to_json(alert), now
-                )
+            key = f"incident-{incident.id}-{incident.notifications}-{kind}:{team}"
+            self.enqueue(team, kind, build_alert(self.store, incident, kind, window, now, key), key)
 
     def deliver_once(self) -> DeliveryReport:
-        sent = retrying = dead = 0
-        for message in self.store.due_messages(self.clock()):
-            outcome = self._deliver(message)
-            sent += outcome == "sent"
-            retrying += outcome == "retrying"
-            dead += outcome == "dead"
-        return DeliveryReport(sent, retrying, dead)
+        """Try every message that is due now."""
+        return self.deliver(self.store.due_messages(self.clock()))
 
-    def _deliver(self, message: OutboxMessage) -> str:
-        notifier = self.notifiers.get((message.team, message.receiver))
-        if notifier is None:
-            return self._failed(
-                message,
-                f"team {message.team!r} has no {message.receiver} receiver any more",
-                permanent=True,
-            )
+    def deliver(self, messages: Sequence[OutboxMessage]) -> DeliveryReport:
+        """Send the messages, one lane per (team, receiver): lanes run side by side, so a
+        receiver that hangs delays only its own messages; within a lane they go in order, and
+        a lane stops at its first failure that will be retried (the rest wait their turn in
+        the next run rather than each waiting out the same timeout). Only this thread touches
+        the store: each outcome is recorded as soon as its lane reports it."""
+        lanes: dict[tuple[str, str], list[OutboxMessage]] = {}
+        for message in messages:
+            lanes.setdefault((message.team, message.receiver), []).append(message)
+        if not lanes:
+            return DeliveryReport()
+        outcomes: queue.SimpleQueue[tuple[OutboxMessage, DeliveryError | None] | None] = (
+            queue.SimpleQueue()
+        )
+        counts = {"sent": 0, "retrying": 0, "dead": 0}
+        with ThreadPoolExecutor(len(lanes), thread_name_prefix="outbox-lane") as pool:
+            for (team, receiver), queued in lanes.items():
+                pool.submit(self._run_lane, self.notifiers.get((team, receiver)), queued, outcomes)
+            running = len(lanes)
+            while running:
+                outcome = outcomes.get()
+                if outcome is None:
+                    running -= 1
+                else:
+                    counts[self._record(*outcome)] += 1
+        return DeliveryReport(**counts)
+
+    def _run_lane(
+        self,
+        notifier: Notifier | None,
+        queued: list[OutboxMessage],
+        outcomes: queue.SimpleQueue[tuple[OutboxMessage, DeliveryError | None] | None],
+    ) -> None:
         try:
-            send(notifier, message)
-        except DeliveryError as exc:
+            for message in queued:
+                error = _attempt(notifier, message)
+                outcomes.put((message, error))
+                if error is not None and not error.permanent:
+                    break
+        finally:
+            outcomes.put(None)  # this lane is done
+
+    def _record(self, message: OutboxMessage, error: DeliveryError | None) -> str:
+        if error is not None:
             return self._failed(
-                message, str(exc), permanent=exc.permanent, retry_after=exc.retry_after
-            )
-        except Exception as exc:  # a notifier bug must not stop the other messages
-            # Its message may quote a webhook URL (a secret in its path): type only, details at DEBUG.
-            log.debug("delivery_crashed id=%d", message.id, exc_info=True)
-            return self._failed(
-                message, f"unexpected {type(exc).__name__} in the {message.receiver} notifier"
+                message, str(error), permanent=error.permanent, retry_after=error.retry_after
             )
         with self.store.transaction():
             self.store.mark_sent(message.id, self.clock())
@@ -194,26 +269,35 @@ class Outbox:
         return state
 
 
+def _attempt(notifier: Notifier | None, message: OutboxMessage) -> DeliveryError | None:
+    """Send one message through its notifier: None if the receiver accepted it."""
+    if notifier is None:
+        return DeliveryError(
+            f"team {message.team!r} has no {message.receiver} receiver any more", permanent=True
+        )
+    try:
+        send(notifier, message)
+    except DeliveryError as exc:
+        return exc
+    except Exception as exc:  # a notifier bug must not stop the other messages
+        # Its message may quote a webhook URL (a secret in its path): type only, details at DEBUG.
+        log.debug("delivery_crashed id=%d", message.id, exc_info=True)
+        return DeliveryError(f"unexpected {type(exc).__name__} in the {message.receiver} notifier")
+    return None
+
+
 def send(notifier: Notifier, message: OutboxMessage) -> None:
-    if message.kind == "digest":
-        from monitor.digest import digest_from_json
-
-        notifier.send_digest(digest_from_json(message.payload))
+    payload = decode_message(message)
+    if isinstance(payload, Digest):
+        notifier.send_digest(payload)
     else:
-        notifier.send_alert(alert_from_json(message.payload))
-
-
-def receiver_kinds(config: Config, team: str) -> list[str]:
-    t = config.teams[team]
-    return [kind for kind in ("slack", "email", "console") if getattr(t, kind) is not None]
+        notifier.send_alert(payload)
 
 
 def outbox_for(
     config: Config, store: Store, *, clock: Clock = utcnow, stream: IO[str] | None = None
 ) -> Outbox:
     """The outbox with one notifier per (team, receiver kind) from the config."""
-    from monitor.notify import build_notifiers
-
     notifiers: dict[tuple[str, str], Notifier] = {}
     for name, team in config.teams.items():
         for notifier in build_notifiers(team, config.email, stream=stream, name=name):
@@ -225,8 +309,6 @@ def send_test_alert(
     config: Config, store: Store, team: str, *, clock: Clock = utcnow
 ) -> list[tuple[str, str | None]]:
     """Send a sample alert straight through each of the team's receivers: [(receiver, error)]."""
-    from monitor.notify import build_notifiers
-
     now = clock()
     brand = config.brands[0].name
     evidence = store.mentions(brand=brand, label="negative", order="most_negative", limit=5)
@@ -269,3 +351,23 @@ def send_test_alert(
         else:
             results.append((notifier.kind, None))
     return results
+
+
+def send_digest_now(
+    config: Config, store: Store, team: str, week: str, *, clock: Clock = utcnow
+) -> list[tuple[str, str | None]]:
+    """Queue the team's digest for every receiver and deliver that digest (and nothing else)
+    at once: [(receiver, error)]."""
+    now = clock()
+    digest = build_digest(config, store, team, week, now=now)
+    # A manual send has its own key: it neither blocks nor repeats the scheduled one.
+    key = f"digest-{team}-{week}-manual-{int(now.timestamp())}"
+    outbox = outbox_for(config, store, clock=clock)
+    with store.transaction():
+        outbox.enqueue(team, "digest", digest, key)
+    keys = [f"{key}:{receiver}" for receiver in receiver_kinds(config, team)]
+    outbox.deliver([m for m in store.messages_with_keys(keys) if m.status == "pending"])
+    return [
+        (m.receiver, None if m.status == "sent" else (m.last_error or m.status))
+        for m in store.messages_with_keys(keys)
+    ]

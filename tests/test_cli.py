@@ -200,7 +200,7 @@ def test_database_path_that_is_a_directory_names_the_problem_and_the_fix(
 ) -> None:
     (tmp_path / "data").mkdir()
     error = one_line_error(write_config(ALERTING + "database: data\n"), "status")
-    assert "is a directory" in error and "Fix: set `database:`" in error
+    assert "is a directory" in error and "set `database:` in the config to a file" in error
 
 
 def test_database_under_a_path_that_is_a_file_names_the_problem_and_the_fix(
@@ -208,7 +208,7 @@ def test_database_under_a_path_that_is_a_file_names_the_problem_and_the_fix(
 ) -> None:
     (tmp_path / "data").write_text("x")
     error = one_line_error(write_config(ALERTING + "database: data/m.db\n"), "status")
-    assert f"{tmp_path / 'data'} is a file" in error and "Fix:" in error
+    assert f"{tmp_path / 'data'} is a file" in error and "set `database:`" in error
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may write into any directory")
@@ -218,7 +218,7 @@ def test_database_under_an_unwritable_directory_names_the_problem_and_the_fix(
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o555)
     error = one_line_error(write_config(ALERTING + "database: locked/sub/m.db\n"), "status")
-    assert "is not writable" in error and "Fix:" in error
+    assert "is not writable" in error and "fix its permissions" in error
 
 
 def test_database_that_is_not_sqlite_names_the_problem_and_the_fix(
@@ -226,7 +226,7 @@ def test_database_that_is_not_sqlite_names_the_problem_and_the_fix(
 ) -> None:
     (tmp_path / "notes.txt").write_text("shopping list: milk, eggs, flour, butter, sugar\n" * 20)
     error = one_line_error(write_config(ALERTING + "database: notes.txt\n"), "incidents")
-    assert "is not an SQLite file" in error and "Fix:" in error
+    assert "is not an SQLite database" in error and "point `database:` at" in error
 
 
 def test_run_on_an_unusable_database_is_one_line_too(

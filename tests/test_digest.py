@@ -11,17 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from monitor.config import Config, load_config
-from monitor.digest import (
-    DigestScheduler,
-    build_digest,
-    digest_from_json,
-    digest_to_json,
-    last_scheduled,
-    team_scope,
-    week_bounds,
-    week_of,
-)
-from monitor.models import Label, Mention, Score, Scored
+from monitor.digest.build import build_digest, team_scope, week_bounds, week_of
+from monitor.digest.schedule import DigestScheduler, last_scheduled
+from monitor.models import Clock, Digest, Label, Mention, Score, Scored
+from monitor.outbox import decode, encode, outbox_for
 from monitor.store import DigestScope, Store
 
 LONDON = ZoneInfo("Europe/London")
@@ -185,7 +178,7 @@ def test_last_scheduled_time_is_in_the_teams_zone() -> None:
 def test_digest_survives_a_json_round_trip(config: Config, store: Store) -> None:
     seed_two_weeks(store)
     d = build_digest(config, store, "cx", "2026-W47", now=W47 + timedelta(days=8))
-    assert digest_from_json(digest_to_json(d)) == d
+    assert decode(Digest, encode(d)) == d
 
 
 def test_empty_week_is_an_honest_empty_digest(config: Config, store: Store) -> None:
@@ -193,21 +186,23 @@ def test_empty_week_is_an_honest_empty_digest(config: Config, store: Store) -> N
     assert d.empty and d.week_total.mean_compound is None and d.most_negative == ()
 
 
+def scheduler(config: Config, store: Store, clock: Clock) -> DigestScheduler:
+    """The scheduler as the daemon wires it: queueing into the real outbox."""
+    return DigestScheduler(
+        config, store, outbox_for(config, store, clock=clock).enqueue, clock=clock
+    )
+
+
 def test_one_digest_per_team_per_week_across_runs_and_restarts(
     config: Config, store: Store
 ) -> None:
     monday_late = datetime(2026, 11, 23, 10, 0, tzinfo=LONDON)
-    first = DigestScheduler(config, store, clock=lambda: monday_late).run_due()
+    first = scheduler(config, store, lambda: monday_late).run_due()
     assert ("cx", "2026-W47") in first
-    assert (
-        DigestScheduler(config, store, clock=lambda: monday_late + timedelta(hours=1)).run_due()
-        == []
-    )
+    assert scheduler(config, store, lambda: monday_late + timedelta(hours=1)).run_due() == []
     with Store(config.database) as restarted:
         later = monday_late + timedelta(days=1)
-        assert ("cx", "2026-W47") not in DigestScheduler(
-            config, restarted, clock=lambda: later
-        ).run_due()
+        assert ("cx", "2026-W47") not in scheduler(config, restarted, lambda: later).run_due()
     assert store.outbox_counts() == {"pending": 2}  # one for cx, one for billing (its W46 digest)
 
 
@@ -215,6 +210,33 @@ def test_a_daemon_down_on_monday_morning_sends_the_digest_when_it_returns(
     config: Config, store: Store
 ) -> None:
     sunday = datetime(2026, 11, 22, 20, 0, tzinfo=LONDON)
-    assert ("cx", "2026-W47") not in DigestScheduler(config, store, clock=lambda: sunday).run_due()
+    assert ("cx", "2026-W47") not in scheduler(config, store, lambda: sunday).run_due()
     wednesday = datetime(2026, 11, 25, 9, 0, tzinfo=LONDON)
-    assert ("cx", "2026-W47") in DigestScheduler(config, store, clock=lambda: wednesday).run_due()
+    assert ("cx", "2026-W47") in scheduler(config, store, lambda: wednesday).run_due()
+
+
+def test_a_week_not_yet_over_is_compared_with_the_same_part_of_the_week_before(
+    config: Config, store: Store
+) -> None:
+    # W46: one negative on Monday, one positive on Tuesday 09:00, one negative on Tuesday 15:00
+    # (after the cut), and two on Friday.
+    add(store, W47 - timedelta(days=7, hours=-10), "negative", -0.6)
+    add(store, W47 - timedelta(days=6, hours=-9), "positive", 0.4, channel="reddit")
+    add(store, W47 - timedelta(days=6, hours=-15), "negative", -0.5, topics=("billing",))
+    add(store, W47 - timedelta(days=3), "negative", -0.7)
+    add(store, W47 - timedelta(days=3, hours=-1), "negative", -0.7)
+    # W47 so far: Monday and Tuesday morning.
+    add(store, W47 + timedelta(hours=10), "positive", 0.5)
+    add(store, W47 + timedelta(days=1, hours=9), "negative", -0.3, topics=("billing",))
+    tuesday_noon = W47 + timedelta(days=1, hours=12)
+    d = build_digest(config, store, "cx", "2026-W47", now=tuesday_noon.astimezone(UTC))
+    assert (d.week_total.mentions, d.week_total.negative) == (2, 1)
+    assert (d.previous_total.mentions, d.previous_total.negative, d.previous_total.positive) == (
+        2,
+        1,
+        1,
+    )
+    assert {c.channel: c.previous.mentions for c in d.by_channel} == {"hackernews": 1}
+    assert [(t.topic, t.previous.mentions) for t in d.by_topic] == [("billing", 0)]
+    finished = build_digest(config, store, "cx", "2026-W47", now=W47 + timedelta(days=8))
+    assert finished.previous_total.mentions == 5  # a finished week: the whole week before

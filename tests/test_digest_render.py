@@ -11,18 +11,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from monitor.digest import digest_from_json, digest_to_json
-from monitor.digest_render import (
-    compound,
-    digest_view,
-    percent,
-    render_chart,
-    render_html,
-    render_text,
-    slack_message,
-    week_label,
-    write_preview,
-)
+from monitor.digest.chart import render_chart
+from monitor.digest.figures import compound, percent, week_label
+from monitor.digest.view import digest_view
 from monitor.models import (
     Digest,
     DigestAuthor,
@@ -33,7 +24,17 @@ from monitor.models import (
     DigestTopic,
     Sentiment,
 )
-from monitor.notify.slack import FIELD_LIMIT, HEADER_LIMIT, MAX_BLOCKS, MAX_FIELDS, SECTION_LIMIT
+from monitor.notify.email import render_html, render_text
+from monitor.notify.preview import write_preview
+from monitor.notify.slack import (
+    FIELD_LIMIT,
+    HEADER_LIMIT,
+    MAX_BLOCKS,
+    MAX_FIELDS,
+    SECTION_LIMIT,
+    slack_message,
+)
+from monitor.outbox import decode, encode
 from tests.conftest import slack_texts
 
 LONDON = ZoneInfo("Europe/London")
@@ -452,6 +453,15 @@ def test_preview_of_an_empty_week_has_no_chart(tmp_path: Path) -> None:
 
 def test_digest_renders_the_same_after_the_outbox_json_round_trip() -> None:
     d = make_digest()
-    again = digest_from_json(digest_to_json(d))
+    again = decode(Digest, encode(d))
     assert render_html(again) == render_html(d)
     assert render_text(again) == render_text(d)
+
+
+def test_a_week_still_in_progress_says_so_in_its_title_and_names_the_comparison() -> None:
+    v = digest_view(make_digest(generated_at=datetime(2026, 11, 18, 12, 0, tzinfo=UTC)))
+    assert v.title == "Weekly sentiment digest (week so far): Acme"
+    assert v.subject.startswith("Weekly sentiment digest (week so far): Acme, week 47")
+    assert v.in_progress is not None and "same part of the week before" in v.in_progress
+    assert "Wed 11 Nov 12:00 GMT" in v.in_progress
+    assert digest_view(make_digest()).title == "Weekly sentiment digest: Acme"

@@ -10,15 +10,15 @@ from datetime import UTC, datetime
 import pytest
 from pytest_httpserver import HTTPServer
 
-from monitor.digest import digest_to_json
-from monitor.digest_render import render_text, slack_message
-from monitor.models import OutboxMessage
+from monitor.models import DigestAuthor, OutboxMessage
 from monitor.notify.base import DeliveryError
 from monitor.notify.console import ConsoleNotifier
-from monitor.notify.slack import SlackNotifier
-from monitor.outbox import send
+from monitor.notify.email import render_text
+from monitor.notify.slack import SlackNotifier, slack_message
+from monitor.outbox import encode, send
 from tests import test_notify_email, test_notify_slack
-from tests.test_digest_render import PNG_SIGNATURE, empty_digest, make_digest
+from tests.conftest import slack_texts
+from tests.test_digest_render import PNG_SIGNATURE, empty_digest, make_digest, mention
 from tests.test_notify_email import Server, html_part, notifier, text_part
 from tests.test_notify_slack import expect_api, expect_hook, sent_json
 
@@ -122,6 +122,23 @@ def test_slack_digest_is_posted_to_the_webhook(
     assert sent_json(httpserver) == slack_message(make_digest())
 
 
+def test_mention_markup_arrives_unformatted_in_a_slack_digest(
+    httpserver: HTTPServer, webhook: SlackNotifier
+) -> None:
+    expect_hook(httpserver).respond_with_data("ok")
+    loud = mention(author="*boss*", text="~struck~ _leaning_ `rm -rf` ```block``` from ~x~")
+    webhook.send_digest(
+        make_digest(most_negative=(loud,), authors=(DigestAuthor("*boss*", "reddit", 3, -0.5),))
+    )
+    texts = slack_texts(sent_json(httpserver))
+    joined = "\n".join(texts)
+    for live in ("*boss*", "~struck~", "_leaning_", "`rm -rf`", "```block", "~x~"):
+        assert live not in joined
+    assert "∗boss∗" in joined and "ˋrm -rfˋ" in joined
+    # The only code block is the digest's own table of days.
+    assert sum(t.count("```") for t in texts) == 2
+
+
 def test_slack_digest_with_a_bot_token_goes_to_the_configured_channel(
     httpserver: HTTPServer, bot: SlackNotifier
 ) -> None:
@@ -161,7 +178,7 @@ def test_outbox_delivers_a_queued_digest() -> None:
         team="cx",
         receiver="console",
         kind="digest",
-        payload=digest_to_json(make_digest()),
+        payload=encode(make_digest()),
         status="pending",
         attempts=0,
         next_attempt_at=None,

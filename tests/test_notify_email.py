@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
+import logging
 import re
 import shlex
 import shutil
 import socket
 import ssl
 import subprocess
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,10 +24,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
-from monitor.config import EmailReceiver, EmailSettings
+from monitor.config import EmailReceiver, EmailSettings, load_config
 from monitor.models import AlertMention
 from monitor.notify.base import DeliveryError
 from monitor.notify.email import EmailNotifier, message_id
+from monitor.outbox import outbox_for
+from monitor.store import Store
 from monitor.validate import Secret
 from tests.test_notify_render import HOSTILE, make_alert, resolved_alert
 
@@ -357,3 +362,118 @@ def test_html_links_only_http_urls(smtp_server: Callable[..., Server]) -> None:
     html = html_part(server.recorder.received())
     assert "href=" not in html.split("Most negative mentions")[1]
     assert "javascript:" not in html
+
+
+# -- credentials echoed back by the server ------------------------------------------------------
+
+USER = "monitor@acme.example"
+
+
+def b64(data: bytes | str) -> str:
+    return base64.b64encode(data.encode() if isinstance(data, str) else data).decode()
+
+
+# Every form in which the password travels: as typed, AUTH PLAIN's blob (with and without an
+# authorisation id), and AUTH LOGIN's base64 user and password.
+SECRET_FORMS = (
+    PASSWORD,
+    b64(f"\0{USER}\0{PASSWORD}"),
+    b64(f"{USER}\0{USER}\0{PASSWORD}"),
+    b64(USER),
+    b64(PASSWORD),
+)
+
+
+@dataclass
+class Echo:
+    """An aiosmtpd handler that repeats the credentials it was sent, as they came on the wire,
+    in its error reply: to AUTH itself, or (accept=True) after accepting them, to MAIL FROM."""
+
+    code: int
+    accept: bool
+    echo: str = ""
+
+    async def auth_PLAIN(self, server: Any, args: list[str]) -> AuthResult:
+        blob = args[1] if len(args) > 1 else b64(await server.challenge_auth(""))
+        return await self._answer(server, f"AUTH PLAIN {blob}")
+
+    async def auth_LOGIN(self, server: Any, args: list[str]) -> AuthResult:
+        user = args[1] if len(args) > 1 else b64(await server.challenge_auth("Username:"))
+        password = b64(await server.challenge_auth("Password:"))
+        return await self._answer(server, f"AUTH LOGIN {user} {password}")
+
+    async def _answer(self, server: Any, echo: str) -> AuthResult:
+        self.echo = echo
+        if self.accept:
+            return AuthResult(success=True)
+        await server.push(f"{self.code} 5.7.8 Authentication failed for {echo}")
+        return AuthResult(success=False, handled=True)
+
+    async def handle_MAIL(
+        self, server: Any, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        return f"{self.code} 5.7.1 Sender refused for the account of {self.echo}"
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])
+@pytest.mark.parametrize(("code", "accept"), [(535, False), (454, False), (553, True), (451, True)])
+def test_credentials_echoed_by_the_server_appear_in_no_error_status_or_log(
+    write_config: Callable[[str], Path],
+    caplog: pytest.LogCaptureFixture,
+    mechanism: str,
+    code: int,
+    accept: bool,
+) -> None:
+    handler = Echo(code, accept)
+    port = free_port()
+    other = "LOGIN" if mechanism == "PLAIN" else "PLAIN"
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        auth_require_tls=False,
+        auth_exclude_mechanism=[other],
+    )
+    controller.start()
+    config = load_config(
+        write_config(
+            "brands: [{name: Acme, terms: [acme]}]\n"
+            "teams: {cx: {email: {to: [cx@acme.example]}}}\n"
+            "routes: [{team: cx}]\n"
+            f"email: {{host: 127.0.0.1, port: {port}, security: plain, from: {USER}, "
+            f"username: '{USER}', password: '{PASSWORD}', timeout: 5s}}\n"
+        )
+    )
+    caplog.set_level(logging.DEBUG, logger="monitor")
+    try:
+        with Store(config.database) as store:
+            outbox = outbox_for(config, store)
+            with store.transaction():
+                outbox.enqueue("cx", "opened", make_alert(), "incident-7-opened-1:cx")
+            assert outbox.deliver_once().sent == 0
+            [row] = store.messages()
+            sender = notifier(port, username=USER, password=Secret(PASSWORD))
+            with pytest.raises(DeliveryError) as caught:
+                sender.send_alert(make_alert())
+    finally:
+        controller.stop()
+    assert mechanism in handler.echo  # the server did see, and echo, the credentials
+    chain: list[BaseException] = []
+    error: BaseException | None = caught.value
+    while error is not None:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    shown = [
+        row.last_error or "",
+        *(f"{e} {e!r}" for e in chain),
+        *("".join(traceback.format_exception(e)) for e in chain),
+        *(
+            r.getMessage() + (r.exc_text or "")
+            for r in caplog.records
+            if r.name.startswith("monitor")
+        ),
+    ]
+    assert row.last_error and str(code) in row.last_error
+    for text in shown:
+        for form in SECRET_FORMS:
+            assert form not in text, (form, text)

@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from monitor.models import Alert, AlertMention
-from monitor.notify.render import (
+from monitor.alert_view import (
     clean,
     format_duration,
     format_number,
@@ -16,6 +15,7 @@ from monitor.notify.render import (
     safe_url,
     view,
 )
+from monitor.models import Alert, AlertMention
 
 STARTED = datetime(2024, 6, 21, 10, 0, tzinfo=UTC)
 
@@ -182,3 +182,7 @@ def test_reach_weighted_counts_keep_one_decimal() -> None:
     assert format_number(17.25) == "17.2"
     assert format_number(0.25) == "0.25"
     assert format_ratio(float("inf")) == "n/a"
+
+
+def test_zero_width_characters_are_stripped() -> None:
+    assert clean("a\u200b*b*\u200dc\ufeffd", 100) == "a*b*cd"

@@ -366,3 +366,21 @@ def test_test_alert_is_marked_as_a_test(httpserver: HTTPServer, webhook: SlackNo
     payload = sent_json(httpserver)
     assert payload["text"].startswith("TEST: TEST alert (sample data)")
     assert payload["blocks"][1]["text"]["text"].startswith("*TEST ALERT* — ")
+
+
+MARKUP = mention(
+    author="*boss*",
+    text="~struck~ _leaning_ `rm -rf` ```block``` *loud* from ~x~",
+)
+
+
+def test_mention_markup_arrives_unformatted_in_a_slack_alert(
+    httpserver: HTTPServer, webhook: SlackNotifier
+) -> None:
+    expect_hook(httpserver).respond_with_data("ok")
+    webhook.send_alert(make_alert(top_mentions=(MARKUP,)))
+    joined = "\n".join(slack_texts(sent_json(httpserver)))
+    for live in ("*boss*", "~struck~", "_leaning_", "`rm -rf`", "```", "*loud*", "~x~"):
+        assert live not in joined
+    # Still readable, in characters Slack does not parse and every terminal prints.
+    assert "∗boss∗" in joined and "∼struck∼" in joined and "ˋrm -rfˋ" in joined

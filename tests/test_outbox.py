@@ -8,8 +8,10 @@ from __future__ import annotations
 import io
 import itertools
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -18,8 +20,16 @@ from aiosmtpd.handlers import Sink
 from pytest_httpserver import HTTPServer
 
 from monitor.config import Config, load_config
-from monitor.models import Mention
-from monitor.outbox import Outbox, alert_from_json, alert_to_json, build_alert, outbox_for
+from monitor.models import Alert, AlertMention, Mention
+from monitor.outbox import (
+    DeliveryReport,
+    Outbox,
+    build_alert,
+    decode,
+    encode,
+    outbox_for,
+    send_digest_now,
+)
 from monitor.poller import BrandPipeline
 from monitor.spikes import Detector
 from monitor.store import Store
@@ -91,7 +101,7 @@ def test_alert_survives_a_json_round_trip(
         outbox = outbox_for(config, store, clock=lambda: NOW)
         [change] = Detector(config, store, outbox.enqueue_alerts, clock=lambda: NOW).run_once()
         alert = build_alert(store, change.incident, "opened", timedelta(hours=1), NOW, "k")
-    assert alert_from_json(alert_to_json(alert)) == alert
+    assert decode(Alert, encode(alert)) == alert
     assert len(alert.top_mentions) == 5
 
 
@@ -251,3 +261,141 @@ def test_smtp_down_then_up_delivers_once(
             controller.stop()
     assert len(handler.messages) == 1
     assert b"Apex" in handler.messages[0]
+
+
+def test_send_digest_now_sends_that_digest_and_leaves_other_queued_messages(
+    write_config: Callable[[str], Path], clock: FixedClock
+) -> None:
+    config = make_config(write_config, "teams:\n  cx: {console: {}}\n")
+    with Store(config.database) as store:
+        seed_spike(store, config)
+        Detector(
+            config, store, outbox_for(config, store, clock=clock).enqueue_alerts, clock=clock
+        ).run_once()
+        assert store.outbox_counts() == {"pending": 1}  # the alert, due now
+        results = send_digest_now(config, store, "cx", "2026-W46", clock=clock)
+        assert results == [("console", None)]
+        assert store.outbox_counts() == {"pending": 1, "sent": 1}
+        [alert] = store.messages(status="pending")
+        assert alert.kind == "opened"
+
+
+class Webhook:
+    """A loopback Slack webhook that records each body it gets and, while `hold` is clear,
+    keeps every request waiting (a receiver that hangs)."""
+
+    def __init__(self, *, hold: bool = False) -> None:
+        self.bodies: list[str] = []
+        self.released = threading.Event()
+        if not hold:
+            self.released.set()
+        self.received = threading.Condition()
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+                with hook.received:
+                    hook.bodies.append(body)
+                    hook.received.notify_all()
+                hook.released.wait(timeout=30)
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def wait_for(self, count: int) -> bool:
+        """Whether `count` bodies arrived within a generous bound (never reached when green)."""
+        with self.received:
+            return self.received.wait_for(lambda: len(self.bodies) >= count, timeout=10)
+
+    def close(self) -> None:
+        self.released.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def sample_alert(team: str, n: int) -> Alert:
+    return Alert(
+        kind="opened",
+        incident_id=n,
+        idempotency_key="",
+        brand="Apex",
+        scope_kind="brand",
+        scope_value="Apex",
+        severity="warning",
+        count=6,
+        expected=1.0,
+        ratio=6.0,
+        window=timedelta(hours=1),
+        started_at=NOW,
+        peak_ratio=6.0,
+        top_mentions=(AlertMention("buyer", "hackernews", f"{team} message {n}", "", -0.6, NOW),),
+    )
+
+
+def test_a_hanging_receiver_delays_no_other_team_and_each_lane_keeps_its_order(
+    write_config: Callable[[str], Path], clock: FixedClock
+) -> None:
+    dead, alive = Webhook(hold=True), Webhook()
+    config = load_config(
+        write_config(
+            BRAND + "teams:\n"
+            f"  ops: {{slack: {{webhook_url: '{dead.url}'}}}}\n"
+            f"  cx: {{slack: {{webhook_url: '{alive.url}'}}}}\n"
+            "routes:\n  - {team: cx}\n"
+        )
+    )
+    try:
+        with Store(config.database) as store:
+            outbox = outbox_for(config, store, clock=clock)
+            with store.transaction():
+                # The hanging team's messages are queued first: a single queue would serve
+                # them before cx's.
+                outbox.enqueue("ops", "opened", sample_alert("ops", 1), "incident-1:ops")
+                outbox.enqueue("ops", "opened", sample_alert("ops", 2), "incident-2:ops")
+                outbox.enqueue("cx", "opened", sample_alert("cx", 3), "incident-3:cx")
+                outbox.enqueue("cx", "opened", sample_alert("cx", 4), "incident-4:cx")
+            reports: list[DeliveryReport] = []
+            delivery = threading.Thread(target=lambda: reports.append(outbox.deliver_once()))
+            delivery.start()
+            assert alive.wait_for(2), "cx waited behind the hanging ops receiver"
+            assert dead.wait_for(1) and not dead.released.is_set()  # ops is still hanging
+            dead.released.set()
+            delivery.join(timeout=30)
+            assert reports == [DeliveryReport(sent=4)]
+            assert outbox.deliver_once() == DeliveryReport()
+    finally:
+        dead.close()
+        alive.close()
+    assert ["cx message 3" in alive.bodies[0], "cx message 4" in alive.bodies[1]] == [True, True]
+    assert ["ops message 1" in dead.bodies[0], "ops message 2" in dead.bodies[1]] == [True, True]
+    assert len(alive.bodies) == 2 and len(dead.bodies) == 2  # nothing sent twice
+
+
+def test_a_lane_stops_at_its_first_retryable_failure_so_order_holds(
+    httpserver: HTTPServer, write_config: Callable[[str], Path], clock: FixedClock
+) -> None:
+    httpserver.expect_request("/hook").respond_with_data("busy", status=500)
+    config = make_config(write_config, slack_team(httpserver))
+    with Store(config.database) as store:
+        outbox = outbox_for(config, store, clock=clock)
+        with store.transaction():
+            outbox.enqueue("cx", "opened", sample_alert("cx", 1), "incident-1:cx")
+            outbox.enqueue("cx", "opened", sample_alert("cx", 2), "incident-2:cx")
+        assert outbox.deliver_once() == DeliveryReport(retrying=1)
+        assert len(httpserver.log) == 1  # the second did not overtake, nor wait out a failure
+        second = store.messages_with_keys(["incident-2:cx:slack"])[0]
+        assert (second.status, second.attempts) == ("pending", 0)

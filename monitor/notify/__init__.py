@@ -1,25 +1,40 @@
-"""Notifiers: one per kind of receiver, built from a team's config by `build_notifiers`."""
+"""Notifiers: one file per kind of receiver, each rendering alerts and digests for its medium.
+
+Adding a receiver kind = its file (a Notifier class and a `from_team` factory), its config
+block under a team (named like the kind), and one line in `RECEIVERS`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import IO
 from zoneinfo import ZoneInfo
 
-from monitor.config import EmailSettings, TeamConfig
-from monitor.notify.base import DeliveryError, Notifier
-from monitor.notify.console import ConsoleNotifier
-from monitor.notify.email import EmailNotifier
-from monitor.notify.slack import SlackNotifier
+from monitor.config import Config, EmailSettings, TeamConfig
+from monitor.notify import console, slack
+from monitor.notify import email as mail
+from monitor.notify.base import DeliveryError, Notifier, Setup
 
 __all__ = [
-    "ConsoleNotifier",
+    "RECEIVERS",
     "DeliveryError",
-    "EmailNotifier",
     "Notifier",
-    "SlackNotifier",
     "build_notifiers",
     "close_notifiers",
+    "receiver_kinds",
 ]
+
+# In this order a team's receivers are built, queued and listed.
+RECEIVERS: dict[str, Callable[[TeamConfig, Setup], Notifier | None]] = {
+    "slack": slack.from_team,
+    "email": mail.from_team,
+    "console": console.from_team,
+}
+
+
+def receiver_kinds(config: Config, team: str) -> list[str]:
+    """The kinds of receiver the team configured, in `RECEIVERS` order."""
+    return [kind for kind in RECEIVERS if getattr(config.teams[team], kind) is not None]
 
 
 def build_notifiers(
@@ -29,31 +44,18 @@ def build_notifiers(
     stream: IO[str] | None = None,
     name: str = "",
 ) -> list[Notifier]:
-    """One notifier per receiver the team configured, in the order slack, email, console.
+    """One notifier per receiver the team configured, in `RECEIVERS` order.
 
     `email` is the top-level SMTP settings (needed only if the team has an email receiver);
     `stream` is where the console notifier prints (sys.stderr by default); `name` is the
     team's name, used in error messages. Times in messages use the team's timezone.
     """
-    tz = ZoneInfo(team.timezone)
-    notifiers: list[Notifier] = []
-    if team.slack is not None:
-        notifiers.append(SlackNotifier(team.slack, team=name, tz=tz))
-    if team.email is not None:
-        if email is None:
-            raise ValueError(
-                f"team {name or '?'} has an email receiver but the config has no top-level "
-                "email: block. Fix: add email: {host: ..., from: ...}"
-            )
-        notifiers.append(EmailNotifier(email, team.email, team=name, tz=tz))
-    if team.console is not None:
-        notifiers.append(ConsoleNotifier(stream, tz=tz))
-    return notifiers
+    setup = Setup(team=name, tz=ZoneInfo(team.timezone), email=email, stream=stream)
+    built = (make(team, setup) for make in RECEIVERS.values())
+    return [notifier for notifier in built if notifier is not None]
 
 
 def close_notifiers(notifiers: list[Notifier]) -> None:
     """Release what notifiers hold open (the Slack HTTP client); call on shutdown."""
     for notifier in notifiers:
-        close = getattr(notifier, "close", None)
-        if close is not None:
-            close()
+        notifier.close()

@@ -3,8 +3,11 @@ Digest safely."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import IO, Protocol
 
+from monitor.config import EmailSettings
 from monitor.models import Alert, Digest
 
 
@@ -33,6 +36,20 @@ class Notifier(Protocol):
         ...
 
     def send_digest(self, digest: Digest) -> None:
-        """Deliver a team's weekly digest (rendered by monitor.digest_render) or raise
-        DeliveryError."""
+        """Deliver a team's weekly digest, rendered for this medium, or raise DeliveryError."""
         ...
+
+    def close(self) -> None:
+        """Release what the notifier holds open (an HTTP client); called on shutdown."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Setup:
+    """What a receiver may need beside its own config block: the team's name (for error
+    messages) and timezone (for times shown), the top-level SMTP settings, the console stream."""
+
+    team: str
+    tz: tzinfo
+    email: EmailSettings | None = None
+    stream: IO[str] | None = None

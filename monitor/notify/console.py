@@ -2,7 +2,7 @@
 for local runs.
 
 Mention text arrives here already stripped of control characters and ANSI escapes (see
-`render.clean`), so a stranger cannot move the cursor, recolour the screen or plant a hidden link.
+`alert_view.clean`), so a stranger cannot move the cursor, recolour the screen or plant a hidden link.
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ import textwrap
 from datetime import UTC, tzinfo
 from typing import IO
 
+from monitor.alert_view import AlertView, view
+from monitor.config import TeamConfig
 from monitor.models import Alert, Digest
-from monitor.notify.base import DeliveryError
-from monitor.notify.render import AlertView, view
+from monitor.notify.base import DeliveryError, Setup
+from monitor.notify.email import render_text
 
 WIDTH = 78
 
@@ -65,6 +67,10 @@ def _wrap(text: str, width: int, first: str, rest: str | None = None) -> list[st
     ) or [first.rstrip()]
 
 
+def from_team(team: TeamConfig, setup: Setup) -> ConsoleNotifier | None:
+    return ConsoleNotifier(setup.stream, tz=setup.tz) if team.console is not None else None
+
+
 class ConsoleNotifier:
     """Print alerts to a stream; sys.stderr (looked up at each alert) unless one is given."""
 
@@ -79,11 +85,11 @@ class ConsoleNotifier:
 
     def send_digest(self, digest: Digest) -> None:
         """Print the digest's text version (times in the digest's own team timezone)."""
-        # Imported here: digest_render builds on this package's helpers (render, slack).
-        from monitor.digest_render import render_text
-
         rule = "═" * WIDTH
         self._write(f"{rule}\n{render_text(digest).rstrip()}\n{'─' * WIDTH}\n", "digest")
+
+    def close(self) -> None:
+        """Nothing to release: the stream belongs to whoever passed it."""
 
     def _write(self, text: str, what: str) -> None:
         stream = self.stream if self.stream is not None else sys.stderr

@@ -1,8 +1,12 @@
 """Email alerts and weekly digests over SMTP: a text and an HTML part from the jinja2 templates
-(a digest adds its chart as an inline image), sent with smtplib."""
+(a digest adds its chart as an inline image), sent with smtplib.
+
+The digest's plain text is rendered here too (it is the email's text part); the console prints
+the same text."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import re
@@ -14,14 +18,19 @@ from email.utils import format_datetime
 
 import jinja2
 
-from monitor.config import EmailReceiver, EmailSettings
+from monitor.alert_view import AlertView, clean, view
+from monitor.config import EmailReceiver, EmailSettings, TeamConfig
+from monitor.digest.chart import render_chart
+from monitor.digest.view import GREEN, GREY, RED, TONES, DigestView, digest_view
 from monitor.models import Alert, Clock, Digest, utcnow
-from monitor.notify.base import DeliveryError
-from monitor.notify.render import AlertView, clean, view
+from monitor.notify.base import DeliveryError, Setup
+from monitor.report import table
 
 log = logging.getLogger(__name__)
 
 SUBJECT_LIMIT = 200
+# Where the digest's HTML finds its chart by default: beside it, as a preview writes it.
+CHART_FILE = "chart.png"
 _COLOURS = {"CRITICAL": "#c0392b", "WARNING": "#e08e0b", "RESOLVED": "#2e8b57", "TEST": "#5b6ee1"}
 # Characters allowed in the left part of a Message-ID (RFC 5322 dot-atom text, minus the few
 # that confuse some mail clients' threading); everything else becomes '-'.
@@ -73,6 +82,96 @@ def _render(name: str, v: AlertView) -> str:
     )
 
 
+def render_html(d: Digest, *, chart_src: str | None = CHART_FILE) -> str:
+    """The HTML digest. `chart_src` is where the chart is ('chart.png' beside the file for a
+    preview, 'cid:…' in an email); None leaves the chart out. An empty week never shows one."""
+    v = digest_view(d)
+    return jinja_templates.get_template("digest_email.html").render(
+        view=v,
+        chart_src=None if v.empty else chart_src,
+        tones=TONES,
+        colours={"negative": RED, "neutral": GREY, "positive": GREEN},
+    )
+
+
+def render_text(d: Digest) -> str:
+    """The plain-text digest: the email's text part and what the console prints."""
+    v = digest_view(d)
+    return jinja_templates.get_template("digest_email.txt").render(view=v, **_text_tables(v))
+
+
+def _text_tables(v: DigestView) -> dict[str, str]:
+    def indent(text: str) -> str:
+        return "\n".join("  " + line for line in text.splitlines())
+
+    return {
+        "summary_table": indent(
+            table(
+                ["", "This week", "Last week", "Change"],
+                [(k.label, k.value, k.previous, k.change.text) for k in v.kpis],
+            )
+        ),
+        "days_table": indent(
+            table(
+                ["Day", "Mentions", "Negative", "Neutral", "Positive", "Neg. share", "Mean"],
+                [
+                    (r.day, r.mentions, r.negative, r.neutral, r.positive, r.negative_share, r.mean)
+                    for r in v.days
+                ],
+            )
+        ),
+        "channels_table": indent(
+            table(
+                ["Channel", "Mentions", "Change", "Negative", "Change", "Mean", "Change"],
+                [
+                    (
+                        r.channel,
+                        r.mentions,
+                        r.mentions_change.text,
+                        r.negative_share,
+                        r.negative_change.text,
+                        r.mean,
+                        r.mean_change.text,
+                    )
+                    for r in v.channels
+                ],
+            )
+        ),
+        "topics_table": indent(
+            table(
+                ["Topic", "Mentions", "Negative", "Last week", "Change"],
+                [
+                    (
+                        r.topic,
+                        r.mentions,
+                        r.negative_share,
+                        r.previous_share,
+                        r.negative_change.text,
+                    )
+                    for r in v.topics
+                ],
+            )
+        ),
+        "authors_table": indent(
+            table(
+                ["Author", "Channel", "Mentions", "Mean"],
+                [(r.author, r.channel, r.mentions, r.mean) for r in v.authors],
+            )
+        ),
+    }
+
+
+def from_team(team: TeamConfig, setup: Setup) -> EmailNotifier | None:
+    if team.email is None:
+        return None
+    if setup.email is None:
+        raise ValueError(
+            f"team {setup.team or '?'} has an email receiver but the config has no top-level "
+            "email: block. Fix: add email: {host: ..., from: ...}"
+        )
+    return EmailNotifier(setup.email, team.email, team=setup.team, tz=setup.tz)
+
+
 class EmailNotifier:
     """Send each alert as one message to the team's addresses through the configured server.
 
@@ -110,9 +209,6 @@ class EmailNotifier:
     def build_digest_message(self, digest: Digest) -> EmailMessage:
         """multipart/alternative: the text, then multipart/related with the HTML and the chart
         as an inline PNG the HTML shows by `cid:`. An empty week has no chart."""
-        # Imported here: digest_render builds on this package's helpers (render, slack).
-        from monitor.digest_render import digest_view, render_chart, render_html, render_text
-
         key = digest_key(digest)
         chart_id = message_id(f"{key}-chart")  # '<…@monitor>'; the HTML wants it bare
         msg = self._headers(header_value(digest_view(digest).subject), key)
@@ -145,6 +241,9 @@ class EmailNotifier:
         msg["X-Monitor-Ref"] = header_value(key)
         return msg
 
+    def close(self) -> None:
+        """Nothing to release: each message opens and closes its own SMTP connection."""
+
     def send_alert(self, alert: Alert) -> None:
         self.send_message(self.build_message(alert))
 
@@ -152,64 +251,74 @@ class EmailNotifier:
         self.send_message(self.build_digest_message(digest))
 
     def send_message(self, msg: EmailMessage) -> None:
-        """Deliver or raise DeliveryError; the password never appears in what is raised."""
+        """Deliver or raise DeliveryError. The server's words are shown only with the
+        credentials taken out in every form they travelled in (see `credential_forms`)."""
         try:
             refused = self._deliver(msg)
-        except smtplib.SMTPAuthenticationError as exc:
-            if 400 <= exc.smtp_code < 500:
-                raise DeliveryError(
-                    f"{self.where}: temporary authentication failure ({exc.smtp_code}); will retry"
-                ) from None
-            raise DeliveryError(
-                f"{self.where}: the server rejected username {self.settings.username!r} "
-                f"({exc.smtp_code}). Fix: check email.username and email.password",
-                permanent=True,
-            ) from None
-        except smtplib.SMTPRecipientsRefused as exc:
-            raise self._refused(exc.recipients) from None
-        except smtplib.SMTPSenderRefused as exc:
-            raise self._by_code(
-                exc.smtp_code,
-                exc.smtp_error,
-                f"the server refused sender {self.settings.sender!r}",
-                "set email.from to an address this server may send as",
-            ) from None
-        except smtplib.SMTPNotSupportedError as exc:
-            raise DeliveryError(
-                f"{self.where}: the server does not offer {_extension(exc)} "
-                f"(security: {self.settings.security}). Fix: check email.security "
-                "(starttls on 587, tls on 465, plain for a local relay) and email.username",
-                permanent=True,
-            ) from None
-        except smtplib.SMTPConnectError as exc:
-            raise DeliveryError(
-                f"{self.where}: the server turned the connection away ({exc.smtp_code} "
-                f"{_reply_text(exc.smtp_error, '')}); will retry"
-            ) from None
-        except smtplib.SMTPResponseException as exc:
-            raise self._by_code(
-                exc.smtp_code, exc.smtp_error, "the server refused the message", "ask its admin"
-            ) from None
-        except ssl.SSLError as exc:
-            # Retrying cannot fix a certificate or a TLS/port mismatch; a human has to.
-            raise DeliveryError(
-                f"{self.where}: TLS failed ({_tls_problem(exc)}). Fix: check "
-                "email.security and email.port (tls is usually 465, starttls 587) and that the "
-                "server's certificate is valid for email.host",
-                permanent=True,
-            ) from None
         except (smtplib.SMTPException, OSError) as exc:
-            # Refused connections, timeouts, DNS failures, dropped connections: all transient.
-            raise DeliveryError(
-                f"{self.where}: cannot reach the server ({_describe_os_error(exc)}); will retry"
-            ) from None
-        if refused:
-            # Delivered to the others: a retry would duplicate it for them, so warn instead.
-            log.warning(
-                "email_partly_refused where=%r refused=%s",
-                self.where,
-                ",".join(sorted(refused)),
-            )
+            failure = self._failure(exc)
+        else:
+            if refused:
+                # Delivered to the others: a retry would duplicate it for them, so warn instead.
+                log.warning(
+                    "email_partly_refused where=%r refused=%s",
+                    self.where,
+                    ",".join(sorted(refused)),
+                )
+            return
+        # Raised outside the handler so the smtplib error, which holds the server's reply as
+        # it came (an echoed AUTH blob included), is not chained to it as __context__.
+        raise failure
+
+    def _failure(self, exc: smtplib.SMTPException | OSError) -> DeliveryError:
+        match exc:
+            case smtplib.SMTPAuthenticationError() if 400 <= exc.smtp_code < 500:
+                return DeliveryError(
+                    f"{self.where}: temporary authentication failure ({exc.smtp_code}); will retry"
+                )
+            case smtplib.SMTPAuthenticationError():
+                return DeliveryError(
+                    f"{self.where}: the server rejected username {self.settings.username!r} "
+                    f"({exc.smtp_code}). Fix: check email.username and email.password",
+                    permanent=True,
+                )
+            case smtplib.SMTPRecipientsRefused():
+                return self._refused(exc.recipients)
+            case smtplib.SMTPSenderRefused():
+                return self._by_code(
+                    exc.smtp_code,
+                    exc.smtp_error,
+                    f"the server refused sender {self.settings.sender!r}",
+                    "set email.from to an address this server may send as",
+                )
+            case smtplib.SMTPNotSupportedError():
+                return DeliveryError(
+                    f"{self.where}: the server does not offer {_extension(exc)} "
+                    f"(security: {self.settings.security}). Fix: check email.security "
+                    "(starttls on 587, tls on 465, plain for a local relay) and email.username",
+                    permanent=True,
+                )
+            case smtplib.SMTPConnectError():
+                return DeliveryError(
+                    f"{self.where}: the server turned the connection away ({exc.smtp_code} "
+                    f"{self._reply_text(exc.smtp_error)}); will retry"
+                )
+            case smtplib.SMTPResponseException():
+                return self._by_code(
+                    exc.smtp_code, exc.smtp_error, "the server refused the message", "ask its admin"
+                )
+            case ssl.SSLError():
+                # Retrying cannot fix a certificate or a TLS/port mismatch; a human has to.
+                return DeliveryError(
+                    f"{self.where}: TLS failed ({_tls_problem(exc)}). Fix: check "
+                    "email.security and email.port (tls is usually 465, starttls 587) and that "
+                    "the server's certificate is valid for email.host",
+                    permanent=True,
+                )
+        # Refused connections, timeouts, DNS failures, dropped connections: all transient.
+        return DeliveryError(
+            f"{self.where}: cannot reach the server ({_describe_os_error(exc)}); will retry"
+        )
 
     def _deliver(self, msg: EmailMessage) -> dict[str, tuple[int, bytes]]:
         s = self.settings
@@ -239,18 +348,48 @@ class EmailNotifier:
         )
 
     def _by_code(self, code: int, reply: bytes | str, problem: str, fix: str) -> DeliveryError:
-        text = _reply_text(reply, self.settings.password.reveal() if self.settings.password else "")
+        text = self._reply_text(reply)
         if 400 <= code < 500 or code < 0:
             return DeliveryError(f"{self.where}: {problem}: {code} {text}; will retry")
         return DeliveryError(f"{self.where}: {problem}: {code} {text}. Fix: {fix}", permanent=True)
 
+    def _reply_text(self, reply: bytes | str) -> str:
+        """The server's words, short and on one line, with the credentials masked should it
+        echo them."""
+        text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+        password = self.settings.password.reveal() if self.settings.password else ""
+        for form in credential_forms(self.settings.username or "", password):
+            text = text.replace(form, "***")
+        return clean(text, 160)
 
-def _reply_text(reply: bytes | str, password: str) -> str:
-    """The server's words, short and on one line, with the password masked should it echo it."""
-    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-    if password:
-        text = text.replace(password, "***")
-    return clean(text, 160)
+
+def credential_forms(username: str, password: str) -> list[str]:
+    """The password as typed and as it travels on the wire, longest first: AUTH PLAIN's blob
+    (with and without an authorisation id), AUTH LOGIN's base64 user and password, and the
+    part of any base64 text that carries the password at each of the three byte offsets, so
+    an echo in a shape we did not foresee is caught too."""
+    if not password:
+        return []
+    user, secret = username.encode(), password.encode()
+    forms = {
+        password,
+        _b64(b"\0" + user + b"\0" + secret),
+        _b64(user + b"\0" + user + b"\0" + secret),
+        _b64(secret),
+    }
+    if username:
+        forms.add(_b64(user))
+    for offset in range(3):
+        # The characters whose six bits all come from the password, whatever surrounds it.
+        encoded = _b64(b"\0" * offset + secret)
+        core = encoded[-(-8 * offset // 6) : 8 * (offset + len(secret)) // 6]
+        if len(core) >= 6:
+            forms.add(core)
+    return sorted(forms, key=len, reverse=True)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
 
 
 def _extension(exc: smtplib.SMTPNotSupportedError) -> str:

@@ -15,11 +15,13 @@ from typing import Any
 
 import httpx
 
-from monitor.channels.base import USER_AGENT, redact_url, retry_after_seconds
-from monitor.config import SlackReceiver
+from monitor.alert_view import AlertView, Evidence, view
+from monitor.config import SlackReceiver, TeamConfig
+from monitor.digest.view import ChannelRow, IncidentRow, MentionCard, TopicRow, digest_view
+from monitor.http import USER_AGENT, redact_url, retry_after_seconds
 from monitor.models import Alert, Clock, Digest, utcnow
-from monitor.notify.base import DeliveryError
-from monitor.notify.render import AlertView, Evidence, view
+from monitor.notify.base import DeliveryError, Setup
+from monitor.notify.slack_errors import API_PERMANENT, HOOK_PERMANENT, RATE_LIMITED, error_code
 from monitor.text import one_line
 
 # Block Kit limits (docs.slack.dev/reference/block-kit): header text 150 chars, section text
@@ -31,85 +33,14 @@ MAX_FIELDS = 10
 MAX_BLOCKS = 50
 FALLBACK_LIMIT = 3000
 
-_CODE = re.compile(r"[a-z0-9_]{1,64}")
 _TOKEN = re.compile(r"[A-Za-z0-9._-]{1,512}")
 
-# chat.postMessage answers HTTP 200 with {"ok": false, "error": CODE}. These codes cannot
-# succeed on a retry; the value says what a human must change.
-_TOKEN_FIX = (
-    "the bot token is invalid, revoked or belongs to a deactivated app. Fix: reinstall the Slack "
-    "app and put its Bot User OAuth Token (xoxb-…) in slack.token"
-)
-_SCOPE_FIX = (
-    "the token may not post messages. Fix: add the chat:write scope under OAuth & Permissions, "
-    "reinstall the app and update slack.token"
-)
-_ADMIN_FIX = (
-    "a workspace setting forbids this post. Fix: ask a Slack admin or choose another slack.channel"
-)
-_BUG = "Slack rejected the message monitor built. This is a bug in monitor; please report it"
-_API_PERMANENT = {
-    "invalid_auth": _TOKEN_FIX,
-    "not_authed": _TOKEN_FIX,
-    "account_inactive": _TOKEN_FIX,
-    "token_revoked": _TOKEN_FIX,
-    "token_expired": _TOKEN_FIX,
-    "no_permission": _SCOPE_FIX,
-    "missing_scope": _SCOPE_FIX,
-    "not_allowed_token_type": _SCOPE_FIX,
-    "not_in_channel": "the app is not a member of {channel}. Fix: invite it there (/invite @YourApp), or add the chat:write.public scope for public channels",
-    "channel_not_found": "channel {channel} does not exist or the app cannot see it. Fix: check slack.channel (a private channel needs its ID, C…, and the app invited)",
-    "is_archived": "channel {channel} is archived. Fix: unarchive it or set another slack.channel",
-    "restricted_action": _ADMIN_FIX,
-    "restricted_action_read_only_channel": _ADMIN_FIX,
-    "restricted_action_thread_only_channel": _ADMIN_FIX,
-    "restricted_action_non_threadable_channel": _ADMIN_FIX,
-    "ekm_access_denied": _ADMIN_FIX,
-    "access_denied": _ADMIN_FIX,
-    "team_access_not_granted": _ADMIN_FIX,
-    "org_login_required": _ADMIN_FIX,
-    "enterprise_is_restricted": _ADMIN_FIX,
-    "invalid_blocks": _BUG,
-    "invalid_blocks_format": _BUG,
-    "invalid_arguments": _BUG,
-    "invalid_arg_name": _BUG,
-    "invalid_array_arg": _BUG,
-    "invalid_json": _BUG,
-    "json_not_object": _BUG,
-    "invalid_charset": _BUG,
-    "invalid_form_data": _BUG,
-    "invalid_post_type": _BUG,
-    "missing_post_type": _BUG,
-    "msg_too_long": _BUG,
-    "no_text": _BUG,
-    "too_many_attachments": _BUG,
-}
-_RATE_LIMITED = {"ratelimited", "rate_limited"}
 
-# Incoming webhooks answer a plain-text code with a 4xx status.
-_HOOK_GONE = (
-    "the webhook was revoked, or its app or workspace removed. Fix: create a new incoming "
-    "webhook and put its URL in slack.webhook_url"
-)
-_HOOK_CHANNEL = (
-    "the webhook's channel is gone or archived. Fix: create a new incoming webhook for an "
-    "existing channel and update slack.webhook_url"
-)
-_HOOK_PERMANENT = {
-    "no_service": _HOOK_GONE,
-    "no_service_id": _HOOK_GONE,
-    "no_team": _HOOK_GONE,
-    "team_disabled": _HOOK_GONE,
-    "invalid_token": _HOOK_GONE,
-    "channel_not_found": _HOOK_CHANNEL,
-    "channel_is_archived": _HOOK_CHANNEL,
-    "user_not_found": _HOOK_CHANNEL,
-    "action_prohibited": _ADMIN_FIX,
-    "posting_to_general_channel_denied": _ADMIN_FIX,
-    "invalid_payload": _BUG,
-    "too_many_attachments": _BUG,
-    "no_text": _BUG,
-}
+# mrkdwn has no escape for its formatting characters, so a stranger's `*boss*`, `_x_`, `~x~` or
+# backticks would bold, italicise, strike or open a code block. They are shown as look-alikes
+# Slack does not parse. (Zero-width joiners between them are no answer: they are stripped as
+# invisible, and terminal and table output loses them.)
+_LOOKALIKES = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"})
 
 
 def escape(text: str) -> str:
@@ -117,10 +48,16 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def inert(text: str) -> str:
+    """What a stranger wrote (author, text, a link's host), for mrkdwn: escaped, and unable to
+    format. Our own names (channels, topics, brands) keep their characters."""
+    return escape(text).translate(_LOOKALIKES)
+
+
 def link(url: str, label: str) -> str:
     """`<url|label>` for a URL that `render.safe_url` already vetted (http(s), no `<>|`)."""
     target = escape(url.replace("|", "%7C").replace("<", "%3C").replace(">", "%3E"))
-    return f"<{target}|{escape(label.replace('|', '/'))}>"
+    return f"<{target}|{inert(label.replace('|', '/'))}>"
 
 
 def build_message(alert: Alert, tz: tzinfo = UTC) -> dict[str, Any]:
@@ -168,9 +105,9 @@ def _header(v: AlertView) -> str:
 
 def evidence_line(index: int, m: Evidence) -> str:
     head = (
-        f"*{index}. {escape(m.author)}* on {escape(m.channel)} · {escape(m.when)} · score {m.score}"
+        f"*{index}. {inert(m.author)}* on {escape(m.channel)} · {escape(m.when)} · score {m.score}"
     )
-    body = f">{escape(m.text)}" if m.text else ">(no text)"
+    body = f">{inert(m.text)}" if m.text else ">(no text)"
     tail = f"\n{link(m.url, 'Open on ' + (m.host or 'link'))}" if m.url else ""
     return f"{head}\n{body}{tail}"
 
@@ -196,6 +133,132 @@ def cut_text(text: str, limit: int) -> str:
     if lt != -1 and ">" not in cut[lt:]:
         cut = cut[:lt]
     return cut + "…"
+
+
+def slack_message(d: Digest) -> dict[str, Any]:
+    """The digest as a Block Kit payload (without `channel`), within Slack's limits."""
+    v = digest_view(d)
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": one_line(v.title, HEADER_LIMIT)}},
+        {
+            "type": "context",
+            "elements": [
+                mrkdwn_block(cut_text(escape(f"{v.week_label} · team {v.team}"), SECTION_LIMIT))
+            ],
+        },
+        section_block(escape(v.headline + (f"\n_{v.in_progress}_" if v.in_progress else ""))),
+    ]
+    if not v.empty:
+        fields = [
+            mrkdwn_block(
+                f"*{k.label}*\n{escape(k.value)}  ({escape(k.change.text)}"
+                f"{' vs ' + escape(k.previous) if k.previous != '–' else ''})"
+            )
+            for k in v.kpis
+        ]
+        blocks.append({"type": "section", "fields": fields[:MAX_FIELDS]})
+        days = "\n".join(
+            f"{r.day:<10}  {r.mentions:>9}"
+            if r.future
+            else f"{r.day:<10}  {'no mentions':>9}"
+            if r.mentions == "0"
+            else f"{r.day:<10}  {r.mentions:>9}  {r.negative_share:>5} neg  {r.mean:>5}"
+            for r in v.days
+        )
+        blocks.append(
+            section_block(f"*By day* (mentions, negative share, mean compound)\n```{days}```")
+        )
+        if v.channels:
+            blocks.append(_listed("By channel", [_slack_channel(r) for r in v.channels], 0))
+        if v.topics:
+            blocks.append(_listed("Topics", [_slack_topic(r) for r in v.topics], v.topics_more))
+    blocks.append(
+        _listed("Incidents", [_slack_incident(r) for r in v.incidents], v.incidents_more)
+        if v.incidents
+        else section_block("*Incidents*\nNo incidents this week.")
+    )
+    for heading, cards in (
+        ("Most negative mentions", v.negative),
+        ("Most positive mentions", v.positive),
+    ):
+        if cards:
+            blocks.append({"type": "divider"})
+            blocks.append(section_block(f"*{heading}*"))
+            blocks.extend(section_block(_slack_card(i, m)) for i, m in enumerate(cards, 1))
+    if v.authors:
+        blocks.append(
+            _listed(
+                "Most active authors",
+                [
+                    f"• {inert(r.author)} ({escape(r.channel)}): {r.mentions} mentions, "
+                    f"mean {r.mean}"
+                    for r in v.authors
+                ],
+                0,
+            )
+        )
+    blocks = blocks[: MAX_BLOCKS - 1]
+    blocks.append(
+        {"type": "context", "elements": [mrkdwn_block(cut_text(escape(v.footer), SECTION_LIMIT))]}
+    )
+    return {
+        "text": cut_text(escape(f"{v.subject}. {v.headline}"), SECTION_LIMIT),
+        "blocks": blocks,
+        # Strangers' links must not make Slack fetch them and post previews into the channel.
+        "unfurl_links": False,
+        "unfurl_media": False,
+    }
+
+
+def _listed(heading: str, lines: list[str], more: int) -> dict[str, Any]:
+    """A section of bullet lines, as many whole lines as fit, then 'and N more'."""
+    text = f"*{heading}*"
+    for i, line in enumerate(lines):
+        rest = len(lines) - i + more
+        if len(text) + 1 + len(line) + len(f"\n…and {rest} more") > SECTION_LIMIT:
+            return section_block(f"{text}\n…and {rest} more")
+        text += "\n" + line
+    return section_block(f"{text}\n…and {more} more" if more else text)
+
+
+def _slack_channel(r: ChannelRow) -> str:
+    return (
+        f"• *{escape(r.channel)}*: {r.mentions} mentions ({r.mentions_change.text}) · "
+        f"{r.negative_share} negative ({r.negative_change.text}) · mean {r.mean}"
+    )
+
+
+def _slack_topic(r: TopicRow) -> str:
+    return f"• *{escape(r.topic)}*: {r.mentions} mentions · {r.negative_share} negative " + (
+        f"(last week {r.previous_share}, {r.negative_change.text})"
+        if r.previous_share != "–"
+        else "(no mentions last week)"
+    )
+
+
+def _slack_incident(r: IncidentRow) -> str:
+    icon = "🔴" if r.severity == "critical" else "🟠"
+    return (
+        f"• {icon} *{escape(r.scope)}* ({r.severity}) · opened {escape(r.opened)} · "
+        f"peak {escape(r.peak)} · {escape(r.duration)} · {escape(r.status)}"
+    )
+
+
+def _slack_card(index: int, m: MentionCard) -> str:
+    shown = Evidence(
+        author=m.author,
+        channel=f"{m.channel} ({m.brand})" if m.brand else m.channel,
+        text=m.text,
+        url=m.url,
+        host=m.host,
+        score=m.score,
+        when=m.when + (f" · reach {m.reach}" if m.reach else ""),
+    )
+    return evidence_line(index, shown)
+
+
+def from_team(team: TeamConfig, setup: Setup) -> SlackNotifier | None:
+    return SlackNotifier(team.slack, team=setup.team, tz=setup.tz) if team.slack else None
 
 
 class SlackNotifier:
@@ -236,9 +299,6 @@ class SlackNotifier:
 
     def send_digest(self, digest: Digest) -> None:
         """Post the weekly digest's Block Kit summary; the same errors as for an alert."""
-        # Imported here: digest_render builds on this module's escaping and block helpers.
-        from monitor.digest_render import slack_message
-
         self.send(slack_message(digest))
 
     def send(self, payload: dict[str, Any]) -> None:
@@ -315,8 +375,8 @@ class SlackNotifier:
         self._common(response)
         if response.status_code < 300:
             return
-        code = _code(response.text)
-        fix = _HOOK_PERMANENT.get(code) or (
+        code = error_code(response.text)
+        fix = HOOK_PERMANENT.get(code) or (
             "Slack refused the webhook post. Fix: check slack.webhook_url, or create a new "
             "incoming webhook"
         )
@@ -344,13 +404,13 @@ class SlackNotifier:
             raise DeliveryError(f"{self.where}: unexpected answer from Slack; will retry")
         if answer.get("ok") is True:
             return
-        code = _code(str(answer.get("error", "")))
-        if code in _RATE_LIMITED:
+        code = error_code(str(answer.get("error", "")))
+        if code in RATE_LIMITED:
             raise DeliveryError(
                 f"{self.where}: rate limited by Slack ({code}); will retry",
                 retry_after=self._retry_after(response),
             )
-        fix = _API_PERMANENT.get(code)
+        fix = API_PERMANENT.get(code)
         if fix is not None:
             raise DeliveryError(
                 f"{self.where}: Slack said {code}: {fix.format(channel=self.receiver.channel)}",
@@ -359,9 +419,3 @@ class SlackNotifier:
         # Unknown and transient codes (internal_error, fatal_error, service_unavailable, …):
         # the outbox retries with backoff and gives up after max_attempts.
         raise DeliveryError(f"{self.where}: Slack said {code or 'ok: false'}; will retry")
-
-
-def _code(text: str) -> str:
-    """Slack's error code, if the body is one; otherwise nothing (the body is not echoed)."""
-    text = text.strip()
-    return text if _CODE.fullmatch(text) else ""

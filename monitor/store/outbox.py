@@ -65,6 +65,12 @@ class OutboxStore(Connection):
             _message(r) for r in self.query(sql + " ORDER BY id DESC LIMIT ?", [*params, limit])
         ]
 
+    def messages_with_keys(self, keys: list[str]) -> list[OutboxMessage]:
+        """The outbox rows with these keys, oldest first (a manual send finds its own)."""
+        marks = ", ".join("?" * len(keys))
+        rows = self.query(f"SELECT * FROM outbox WHERE key IN ({marks}) ORDER BY id", keys)
+        return [_message(r) for r in rows]
+
     def outbox_counts(self) -> dict[str, int]:
         rows = self.query("SELECT status, count(*) AS n FROM outbox GROUP BY status")
         return {r["status"]: r["n"] for r in rows}

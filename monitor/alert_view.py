@@ -32,8 +32,12 @@ _ANSI = re.compile(
     r"|\x1b[@-_]"
 )
 # C0, DEL and C1 (0x9b is an 8-bit CSI), plus the bidi overrides and isolates that can make a
-# terminal or mail client show text in a different order than it is stored ("Trojan Source").
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# terminal or mail client show text in a different order than it is stored ("Trojan Source"),
+# and the invisible zero-width space, joiner and BOM, which hide text from a reader's eye and
+# from a search for a word.
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\u200b\u200d\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+)
 # Characters RFC 3986 allows in a URI; anything else is percent-encoded. That takes `<`, `>`,
 # `|`, `"`, backtick, spaces and non-ASCII out of a link target, whatever the target format.
 _URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
