@@ -131,6 +131,18 @@ class BrandMatcher:
     def matches(self, mention: Mention) -> bool:
         return self.reject_reason(mention) is None
 
+    def partition(self, mentions: Iterable[Mention]) -> tuple[list[Mention], dict[str, int]]:
+        """The mentions kept, and how many were dropped for each reason (for status, metrics)."""
+        kept: list[Mention] = []
+        rejected: dict[str, int] = {}
+        for mention in mentions:
+            reason = self.reject_reason(mention)
+            if reason is None:
+                kept.append(mention)
+            else:
+                rejected[reason] = rejected.get(reason, 0) + 1
+        return kept, rejected
+
     def topics_of(self, text: str) -> tuple[str, ...]:
         return tuple(
             name for name, pattern in self.topics.items() if pattern and pattern.search(text)

@@ -150,6 +150,35 @@ class Metrics:
         self.notifications.labels(team, receiver, kind).inc()
 
 
+def stale_limit(every_seconds: float) -> float:
+    """How long without a good poll before a source counts as stale: three missed polls, and
+    never under an hour (a failing source is re-polled at most hourly, see poller backoff)."""
+    return max(3 * every_seconds, 3600.0)
+
+
+def assess(
+    snap: Snapshot,
+    now: float,
+    stale_after: Mapping[tuple[str, str], float],
+    started_at: float,
+) -> tuple[bool, list[str]]:
+    """The health decision for /healthz, from the store snapshot: every polled (brand, channel)
+    had a good poll within its limit (counted from start-up if it never had one), and no
+    outbox message is dead. Returns (healthy, reasons)."""
+    reasons = []
+    for (brand, channel), limit in sorted(stale_after.items()):
+        last = snap.last_success.get((brand, channel))
+        since = now - (last if last is not None else started_at)
+        if since > limit:
+            what = "no good poll" if last is None else "last good poll"
+            reasons.append(
+                f"source stale: {brand} on {channel}, {what} for {since:.0f}s (limit {limit:.0f}s)"
+            )
+    if snap.outbox_dead:
+        reasons.append(f"outbox: {snap.outbox_dead} dead message(s), see monitor status")
+    return not reasons, reasons
+
+
 def parse_listen(value: str) -> tuple[str, int]:
     """`"127.0.0.1:9464"` -> ("127.0.0.1", 9464); `"[::1]:9464"` for IPv6; port 0 picks one."""
     text = value.strip()

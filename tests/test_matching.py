@@ -135,3 +135,18 @@ def test_domain_setting_accepts_a_url_a_wildcard_or_a_port() -> None:
 def test_domain_setting_that_is_not_a_host_name_is_an_error_naming_it() -> None:
     with pytest.raises(ValueError, match="'not a domain' is not a domain"):
         normalize_domain("not a domain")
+
+
+def test_partition_keeps_matches_and_counts_the_rest_by_reason() -> None:
+    m = matcher(exclude_authors=("bot",), exclude_domains=("spam.example",))
+    kept, rejected = m.partition(
+        [
+            mention("acme one"),
+            mention("acme two", author="Bot"),
+            mention("acme three", url="https://x.spam.example/p"),
+            mention("unrelated"),
+            mention("acme four"),
+        ]
+    )
+    assert [k.text for k in kept] == ["acme one", "acme four"]
+    assert rejected == {"muted_author": 1, "muted_domain": 1, "no_term": 1}
