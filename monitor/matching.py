@@ -24,6 +24,7 @@ REJECT_REASONS: tuple[RejectReason, ...] = (
 )
 
 _HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+_LINK = re.compile(r"https?://[^\s<>\"')\]]+", re.IGNORECASE)
 
 
 def term_pattern(terms: Iterable[str]) -> re.Pattern[str] | None:
@@ -114,10 +115,8 @@ class BrandMatcher:
         """
         if self.muted_authors and normalize_author(mention.author) in self.muted_authors:
             return "muted_author"
-        if self.muted_domains:
-            host = host_of(mention.url)
-            if host is not None and domain_muted(host, self.muted_domains):
-                return "muted_domain"
+        if self.muted_domains and self._links_muted_domain(mention):
+            return "muted_domain"
         if self.languages and mention.lang and mention.lang.lower()[:2] not in self.languages:
             return "language"
         if self.exclude is not None and self.exclude.search(mention.text):
@@ -127,6 +126,13 @@ class BrandMatcher:
         if self.terms is None or self.terms.search(mention.text) is None:
             return "no_term"
         return None
+
+    def _links_muted_domain(self, mention: Mention) -> bool:
+        """The mention's own URL (an RSS item's link, a Mastodon post's server) or a link in
+        its text points into a muted domain."""
+        urls = [mention.url, *_LINK.findall(mention.text)]
+        hosts = (host_of(url) for url in urls)
+        return any(host is not None and domain_muted(host, self.muted_domains) for host in hosts)
 
     def matches(self, mention: Mention) -> bool:
         return self.reject_reason(mention) is None

@@ -21,6 +21,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
+from monitor.logs import kv
+
 log = logging.getLogger(__name__)
 
 DEFAULT_LISTEN = "127.0.0.1:9464"
@@ -227,7 +229,7 @@ def _handler(metrics: Metrics, health: Health) -> type[BaseHTTPRequestHandler]:
             try:
                 body = encoder(metrics.registry)
             except Exception as exc:  # the store may be locked or gone: Prometheus sees up=0
-                log.warning("metrics_scrape_failed error=%s", type(exc).__name__)
+                log.warning(kv("metrics_scrape_failed", error=type(exc).__name__))
                 log.debug("metrics_scrape_failed traceback", exc_info=True)
                 self._reply(500, f"snapshot failed: {type(exc).__name__}\n".encode())
                 return
@@ -278,5 +280,5 @@ def serve(listen: str, metrics: Metrics, health: Health) -> MetricsServer:
         ) from exc
     httpd.daemon_threads = True
     server = MetricsServer(httpd)
-    log.info("metrics_listening host=%s port=%d", server.host, server.port)
+    log.info(kv("metrics_listening", host=server.host, port=server.port))
     return server

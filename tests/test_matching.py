@@ -150,3 +150,12 @@ def test_partition_keeps_matches_and_counts_the_rest_by_reason() -> None:
     )
     assert [k.text for k in kept] == ["acme one", "acme four"]
     assert rejected == {"muted_author": 1, "muted_domain": 1, "no_term": 1}
+
+
+def test_a_link_in_the_text_to_a_muted_domain_mutes_the_mention() -> None:
+    m = matcher(exclude_domains=("spam.example",))
+    text = "acme deals at https://shop.spam.example/acme?ref=1 today"
+    assert m.reject_reason(mention(text, url="https://news.ycombinator.com/item?id=1")) == (
+        "muted_domain"
+    )
+    assert m.matches(mention("acme at https://acme.example/spam.example"))
