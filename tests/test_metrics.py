@@ -122,8 +122,12 @@ def test_snapshot_is_not_read_until_a_scrape() -> None:
 def test_two_metrics_in_one_process_keep_separate_counts() -> None:
     first, second = Metrics(), Metrics()
     first.notification_sent("pr", "email", "alert")
-    assert first.notifications.labels("pr", "email", "alert")._value.get() == 1
-    assert second.notifications.labels("pr", "email", "alert")._value.get() == 0
+    name, labels = (
+        "monitor_notifications_sent_total",
+        {"team": "pr", "receiver": "email", "kind": "alert"},
+    )
+    assert first.registry.get_sample_value(name, labels) == 1
+    assert second.registry.get_sample_value(name, labels) is None
 
 
 def test_a_failing_snapshot_answers_500_without_its_message() -> None:
