@@ -4,11 +4,10 @@ authors and domains. `reject_reason` says why a mention was dropped, so polls ca
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import Literal
+from collections.abc import Iterable, Mapping
+from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
-from monitor.config import BrandConfig
 from monitor.models import Mention
 
 # Channels whose every item is about the brand by construction (an app's own reviews).
@@ -92,10 +91,24 @@ def domain_muted(host: str, muted: frozenset[str]) -> bool:
     return any(".".join(labels[i:]) in muted for i in range(len(labels)))
 
 
+class BrandTerms(Protocol):
+    """What matching reads from a brand's config (config.BrandConfig has it). Not importing
+    config keeps this module below it, so config validation can use normalize_domain."""
+
+    @property
+    def terms(self) -> tuple[str, ...]: ...
+    @property
+    def exclude(self) -> tuple[str, ...]: ...
+    @property
+    def languages(self) -> tuple[str, ...]: ...
+    @property
+    def topics(self) -> Mapping[str, tuple[str, ...]]: ...
+
+
 class BrandMatcher:
     def __init__(
         self,
-        brand: BrandConfig,
+        brand: BrandTerms,
         *,
         exclude_authors: Iterable[str] = (),
         exclude_domains: Iterable[str] = (),
