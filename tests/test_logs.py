@@ -190,3 +190,9 @@ def test_apscheduler_run_lines_are_kept_at_debug(stream: io.StringIO) -> None:
     run_one_job(lambda: None, EVENT_JOB_EXECUTED)
     assert "Running job" in stream.getvalue()
     assert "executed successfully" in stream.getvalue()
+
+
+def test_terminal_escape_in_a_message_is_shown_not_obeyed(stream: io.StringIO) -> None:
+    setup_logging("INFO", "text", stream)
+    log.info("author=%s", "\x1b]0;pwned\x07\x1b[2J")
+    assert lines(stream)[0].endswith(r"author=\x1b]0;pwned\x07\x1b[2J")

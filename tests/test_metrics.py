@@ -273,3 +273,10 @@ def test_health_is_degraded_by_a_dead_outbox_message() -> None:
 def test_stale_limit_is_three_polls_and_at_least_an_hour() -> None:
     assert stale_limit(300) == 3600
     assert stale_limit(1800) == 5400
+
+
+def test_stop_closes_the_port() -> None:
+    server = health_server(True, [])
+    server.stop()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{server.port}/healthz")
