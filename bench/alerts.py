@@ -29,7 +29,7 @@ import statistics
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -94,7 +94,7 @@ def run_ours(series: Series, settings: DetectorSettings) -> list[datetime]:
     for t in series.times:
         now = t + series.bucket
         recent = [i for i in earlier if i.resolved_at and i.resolved_at > now - horizon]
-        _, change = step(current, counts, now, settings, SCOPE, recent)
+        _, change = step(current, counts, now, settings, SCOPE, recent, series.times[0])
         if change is None:
             continue
         if change.kind in PAGES:
@@ -308,10 +308,10 @@ NAMES = [
 DETECTORS = ["ours", "before", "elastalert2", "huginn"]
 
 
-def run_series(name: str) -> dict[str, Score]:
+def run_series(name: str, settings: DetectorSettings) -> dict[str, Score]:
     series = load(name)
     pages = {
-        "ours": run_ours(series, DetectorSettings()),
+        "ours": run_ours(series, settings),
         "before": run_before(series),
         "elastalert2": run_elastalert(series),
         "huginn": run_huginn(series),
@@ -336,9 +336,23 @@ def row(label: str, s: Score) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("series", nargs="*", default=NAMES)
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", help="override a default"
+    )
     args = parser.parse_args()
+    settings = DetectorSettings()
+    for item in args.set:
+        key, _, value = item.partition("=")
+        current = getattr(settings, key)
+        parsed = (
+            timedelta(hours=float(value))
+            if isinstance(current, timedelta)
+            else type(current)(value)
+        )
+        settings = replace(settings, **{key: parsed})
     with ProcessPoolExecutor(max_workers=2) as pool:
-        results = dict(zip(args.series, pool.map(run_series, args.series), strict=True))
+        runs = pool.map(run_series, args.series, [settings] * len(args.series))
+        results = dict(zip(args.series, runs, strict=True))
     header = f"  {'detector':<12} {'win':>7} {'out':>5} {'out/wk':>7} {'delay':>7} {'drop pages':>9} {'NAB':>6}"
     total: dict[str, Score] = {}
     for name, scores in results.items():

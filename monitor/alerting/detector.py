@@ -106,13 +106,19 @@ def _is_weekend(when: datetime) -> bool:
 
 
 def _baseline_days(
-    now: datetime, span_start: datetime, settings: DetectorSettings, excluded: Sequence[Interval]
+    now: datetime,
+    span_start: datetime,
+    settings: DetectorSettings,
+    excluded: Sequence[Interval],
+    since: datetime | None,
 ) -> list[int]:
-    """Days back whose copy of [span_start, now) is clean, preferring the same kind of day."""
+    """Days back whose copy of [span_start, now) was observed and is clean, preferring the same
+    kind of day."""
     clean = [
         k
         for k in range(1, settings.baseline_days + 1)
-        if not _overlaps(span_start - timedelta(days=k), now - timedelta(days=k), excluded)
+        if (since is None or span_start - timedelta(days=k) >= since)
+        and not _overlaps(span_start - timedelta(days=k), now - timedelta(days=k), excluded)
     ]
     same = [k for k in clean if _is_weekend(now - timedelta(days=k)) == _is_weekend(now)]
     return same if len(same) >= settings.min_samples else clean
@@ -148,12 +154,16 @@ def _dispersion(
 
 
 def expected_count(
-    counts: Counts, now: datetime, settings: DetectorSettings, excluded: Sequence[Interval]
+    counts: Counts,
+    now: datetime,
+    settings: DetectorSettings,
+    excluded: Sequence[Interval],
+    since: datetime | None = None,
 ) -> tuple[float, float, int]:
     """(expected count in the window ending at now, dispersion, baseline days used)."""
     w = settings.window
     start = now - w
-    days = _baseline_days(now, start, settings, excluded)
+    days = _baseline_days(now, start - settings.level_span, settings, excluded, since)
     if len(days) < settings.min_samples:
         return settings.min_expected, settings.min_dispersion, len(days)
     seasonal = _trimmed_mean(
@@ -161,7 +171,7 @@ def expected_count(
     )
     level = 1.0
     recent_start = start - settings.level_span
-    if not _overlaps(recent_start, start, excluded):
+    if not _overlaps(recent_start, start, excluded) and (since is None or recent_start >= since):
         recent = counts(recent_start, start)
         predicted = _trimmed_mean(
             [counts(recent_start - timedelta(days=k), start - timedelta(days=k)) for k in days]
@@ -183,12 +193,17 @@ def evaluate(
     now: datetime,
     settings: DetectorSettings,
     excluded: Sequence[Interval] = (),
+    since: datetime | None = None,
 ) -> Evaluation:
-    """Evaluate the window ending at `now`; `excluded` are earlier incidents' [opened, resolved)."""
+    """Evaluate the window ending at `now`.
+
+    `excluded` are earlier incidents' periods, kept out of the baseline; `since` is when the
+    scope's history begins (days before it hold no data, not zero mentions).
+    """
     count = counts(now - settings.window, now)
     horizon = now - timedelta(days=settings.baseline_days) - settings.window - settings.level_span
     relevant = [(s, e) for s, e in excluded if e > horizon]
-    expected, alpha, samples = expected_count(counts, now, settings, relevant)
+    expected, alpha, samples = expected_count(counts, now, settings, relevant, since)
     warming = samples < settings.min_samples
     floor = max(float(settings.min_count), expected * required_ratio(expected, settings))
     open_level = float(upper_level(expected, alpha, settings.p, math.ceil(floor)))

@@ -111,8 +111,9 @@ def step(
     settings: DetectorSettings,
     scope: Scope,
     earlier: Iterable[Incident] = (),
+    since: datetime | None = None,
 ) -> tuple[Evaluation, Transition | None]:
     """One detection pass for one scope: evaluate the window ending at now, then transition."""
     past = [*earlier, *([current] if current is not None else [])]
-    ev = evaluate(counts, now, settings, incident_intervals(past, settings, now))
+    ev = evaluate(counts, now, settings, incident_intervals(past, settings, now), since)
     return ev, transition(current, ev, settings, scope)
