@@ -30,6 +30,8 @@ JACCARD = 0.8
 _ANCHORS = 4  # bottom-k shingle hashes indexed per text, so candidates are found without n**2
 # Texts shorter than this many words only collapse when they match exactly.
 _MIN_SHINGLE_WORDS = 6
+# A word is named by a phrase holding it when the phrase covers this share of its texts.
+_PHRASE_SHARE = 0.75
 
 _STOP_TEXT = """a about above after again against all am an and any are aren't as at be because been before
     being below between both but by can can't cannot could couldn't did didn't do does doesn't doing
@@ -114,12 +116,15 @@ def drivers(
     brand_terms: Iterable[str],
     k: int = 5,
     *,
-    prior: float = 100.0,
+    prior: float = 1.0,
     min_texts: int = 2,
 ) -> list[tuple[str, float]]:
     """The k words or phrases most over-represented in the window, with their z-scores.
 
-    A phrase and a word inside it name one driver, so the stronger is kept and the other skipped.
+    The prior for each term is `prior` times its count in window and baseline together, so the
+    prior's total weight is that of both corpora. A word that mostly occurs inside one phrase is
+    named by the phrase ("battery drain", not "battery" and "drain"), and no two drivers share a
+    word.
     """
     excluded = frozenset(w for term in brand_terms for w in normalise(term).split())
     window = _document_frequencies(window_texts, excluded)
@@ -127,28 +132,35 @@ def drivers(
     if not window:
         return []
     together = window + baseline
-    total = sum(together.values())
+    a0 = prior * sum(together.values())
     size_w, size_b = sum(window.values()), sum(baseline.values())
-    scored: list[tuple[float, str]] = []
+    z_of: dict[str, float] = {}
     for term, y_w in window.items():
         if y_w < min_texts:
             continue
-        a = prior * together[term] / total
-        y_b = baseline[term]
-        delta = math.log((y_w + a) / (size_w + prior - y_w - a)) - math.log(
-            (y_b + a) / (size_b + prior - y_b - a)
+        a, y_b = prior * together[term], baseline[term]
+        delta = math.log((y_w + a) / (size_w + a0 - y_w - a)) - math.log(
+            (y_b + a) / (size_b + a0 - y_b - a)
         )
         z = delta / math.sqrt(1.0 / (y_w + a) + 1.0 / (y_b + a))
         if z > 0:
-            scored.append((z, term))
-    scored.sort(key=lambda s: (-s[0], s[1]))
+            z_of[term] = z
+    phrases: dict[str, list[str]] = {}
+    for term in z_of:
+        if " " in term:
+            for word in term.split():
+                phrases.setdefault(word, []).append(term)
     chosen: list[tuple[str, float]] = []
     used: set[str] = set()
-    for z, term in scored:
+    for term in sorted(z_of, key=lambda t: (-z_of[t], t)):
+        # A word mostly seen inside one phrase is better named by that phrase.
+        holders = [p for p in phrases.get(term, []) if window[p] >= _PHRASE_SHARE * window[term]]
+        if holders:
+            term = max(holders, key=lambda p: (window[p], z_of[p]))
         words = set(term.split())
         if words & used:
             continue
-        chosen.append((term, round(z, 2)))
+        chosen.append((term, round(z_of[term], 2)))
         used |= words
         if len(chosen) == k:
             break
