@@ -52,10 +52,13 @@ class DetectorSettings:
     level_weight: float = 0.5
     level_clamp: float = 2.0
     min_samples: int = 3
+    # Until min_samples days exist, a scope with this much history is judged on its own past
+    # windows (no daily curve yet); with less it is warming up and never fires.
+    min_history: timedelta = timedelta(hours=12)
     # Hysteresis: an incident stays open while the count is above expected + this fraction of the
     # way to the opening level, and resolves after it stayed at or below it for resolve_after.
     resolve_fraction: float = 0.5
-    resolve_after: timedelta = timedelta(hours=3)
+    resolve_after: timedelta = timedelta(hours=6)
     renotify_after: timedelta = timedelta(hours=12)
     # Critical when the excess over expected is this many times the excess needed to open.
     critical_excess: float = 4.0
@@ -145,12 +148,46 @@ def _dispersion(
             residuals += [(x - mean) ** 2 for x in sample]
     if len(residuals) < 3:
         return settings.min_dispersion
-    residuals.sort()
-    kept = residuals[: max(1, int(len(residuals) * 0.8))]
-    variance = sum(kept) / len(kept) / _TRIMMED_SQUARE_BIAS
-    # The expectation itself is estimated from len(days) points; its error adds to the spread.
-    variance *= 1.0 + 1.0 / len(days)
+    variance = _trimmed_variance(residuals, len(days))
     return max(settings.min_dispersion, (variance - centre) / (centre * centre))
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    expected: float
+    dispersion: float
+    days: int  # baseline days behind a seasonal expectation; 0 while the scope is young
+    warming_up: bool
+
+
+def _young_baseline(
+    counts: Counts,
+    now: datetime,
+    settings: DetectorSettings,
+    excluded: Sequence[Interval],
+    since: datetime | None,
+) -> Baseline:
+    """Before a scope has `min_samples` days, every earlier window of its short life is the
+    baseline: no daily curve yet, so the day's own swing widens the dispersion instead."""
+    w = settings.window
+    ends = [now - j * w for j in range(1, int(timedelta(days=2) / w) + 1)]
+    usable = [
+        e for e in ends if (since is None or e - w >= since) and not _overlaps(e - w, e, excluded)
+    ]
+    if len(usable) * w < settings.min_history:
+        return Baseline(settings.min_expected, settings.min_dispersion, 0, True)
+    sample = [counts(e - w, e) for e in usable]
+    expected = max(settings.min_expected, _trimmed_mean(sample))
+    variance = _trimmed_variance([(x - expected) ** 2 for x in sample], len(sample))
+    alpha = max(settings.min_dispersion, (variance - expected) / (expected * expected))
+    return Baseline(expected, alpha, 0, False)
+
+
+def _trimmed_variance(squares: list[float], n: int) -> float:
+    squares = sorted(squares)
+    kept = squares[: max(1, int(len(squares) * 0.8))]
+    # The expectation itself is estimated from n points; its error adds to the spread.
+    return sum(kept) / len(kept) / _TRIMMED_SQUARE_BIAS * (1.0 + 1.0 / n)
 
 
 def expected_count(
@@ -159,13 +196,13 @@ def expected_count(
     settings: DetectorSettings,
     excluded: Sequence[Interval],
     since: datetime | None = None,
-) -> tuple[float, float, int]:
-    """(expected count in the window ending at now, dispersion, baseline days used)."""
+) -> Baseline:
+    """What the window ending at now should hold, and how widely it may vary."""
     w = settings.window
     start = now - w
     days = _baseline_days(now, start - settings.level_span, settings, excluded, since)
     if len(days) < settings.min_samples:
-        return settings.min_expected, settings.min_dispersion, len(days)
+        return _young_baseline(counts, now, settings, excluded, since)
     seasonal = _trimmed_mean(
         [counts(start - timedelta(days=k), now - timedelta(days=k)) for k in days]
     )
@@ -181,7 +218,8 @@ def expected_count(
         raw = (recent + prior) / (predicted + prior)
         level = min(settings.level_clamp, max(1.0 / settings.level_clamp, raw))
     expected = max(settings.min_expected, seasonal * level**settings.level_weight)
-    return expected, _dispersion(counts, now, days, settings, max(expected, seasonal)), len(days)
+    alpha = _dispersion(counts, now, days, settings, max(expected, seasonal))
+    return Baseline(expected, alpha, len(days), False)
 
 
 def required_ratio(expected: float, settings: DetectorSettings) -> float:
@@ -203,8 +241,8 @@ def evaluate(
     count = counts(now - settings.window, now)
     horizon = now - timedelta(days=settings.baseline_days) - settings.window - settings.level_span
     relevant = [(s, e) for s, e in excluded if e > horizon]
-    expected, alpha, samples = expected_count(counts, now, settings, relevant, since)
-    warming = samples < settings.min_samples
+    baseline = expected_count(counts, now, settings, relevant, since)
+    expected, alpha, warming = baseline.expected, baseline.dispersion, baseline.warming_up
     floor = max(float(settings.min_count), expected * required_ratio(expected, settings))
     open_level = float(upper_level(expected, alpha, settings.p, math.ceil(floor)))
     resolve_level = expected + settings.resolve_fraction * (open_level - expected)
@@ -223,5 +261,5 @@ def evaluate(
         above_resolve=not warming and count > resolve_level,
         severity="critical" if count >= critical_level else "warning",
         warming_up=warming,
-        samples=samples,
+        samples=baseline.days,
     )

@@ -90,7 +90,7 @@ def test_days_before_history_began_are_not_read_as_silence() -> None:
 
 def test_warming_up_never_fires() -> None:
     series = synthetic(50, seed=2).with_added(NOW - HOUR, NOW, 100)
-    ev = evaluate(series, NOW, SETTINGS, (), NOW - timedelta(days=1))
+    ev = evaluate(series, NOW, SETTINGS, (), NOW - timedelta(hours=6))
     assert ev.warming_up
     assert not ev.firing
 
