@@ -52,6 +52,10 @@ class DetectorSettings:
     level_weight: float = 0.5
     level_clamp: float = 2.0
     min_samples: int = 3
+    # Novelty: the count must also exceed this quantile of every window (any hour) over the last
+    # novelty_span, so a burst the scope already shows several times a week is not news.
+    novelty_quantile: float = 0.98
+    novelty_span: timedelta = timedelta(days=7)
     # Until min_samples days exist, a scope with this much history is judged on its own past
     # windows (no daily curve yet); with less it is warming up and never fires.
     min_history: timedelta = timedelta(hours=12)
@@ -116,13 +120,23 @@ def _baseline_days(
     since: datetime | None,
 ) -> list[int]:
     """Days back whose copy of [span_start, now) was observed and is clean, preferring the same
-    kind of day."""
-    clean = [
+    kind of day.
+
+    When earlier incidents cover most observed days, they are the scope's normal (a daily burst
+    that paged while it was new) and stay in: otherwise the baseline could never learn it.
+    """
+    observed = [
         k
         for k in range(1, settings.baseline_days + 1)
-        if (since is None or span_start - timedelta(days=k) >= since)
-        and not _overlaps(span_start - timedelta(days=k), now - timedelta(days=k), excluded)
+        if since is None or span_start - timedelta(days=k) >= since
     ]
+    clean = [
+        k
+        for k in observed
+        if not _overlaps(span_start - timedelta(days=k), now - timedelta(days=k), excluded)
+    ]
+    if len(clean) < max(settings.min_samples, len(observed) / 2):
+        clean = observed
     same = [k for k in clean if _is_weekend(now - timedelta(days=k)) == _is_weekend(now)]
     return same if len(same) >= settings.min_samples else clean
 
@@ -222,6 +236,26 @@ def expected_count(
     return Baseline(expected, alpha, len(days), False)
 
 
+def usual_high(
+    counts: Counts,
+    now: datetime,
+    settings: DetectorSettings,
+    excluded: Sequence[Interval],
+    since: datetime | None,
+) -> float:
+    """The novelty_quantile of the scope's window counts, back to back, over novelty_span."""
+    w = settings.window
+    ends = [now - j * w for j in range(1, int(settings.novelty_span / w) + 1)]
+    sample = sorted(
+        counts(e - w, e)
+        for e in ends
+        if (since is None or e - w >= since) and not _overlaps(e - w, e, excluded)
+    )
+    if not sample or settings.novelty_quantile <= 0:
+        return 0.0
+    return sample[min(len(sample) - 1, int(settings.novelty_quantile * len(sample)))]
+
+
 def required_ratio(expected: float, settings: DetectorSettings) -> float:
     return 1.0 + settings.min_lift + settings.lift_scale / math.sqrt(expected)
 
@@ -243,7 +277,11 @@ def evaluate(
     relevant = [(s, e) for s, e in excluded if e > horizon]
     baseline = expected_count(counts, now, settings, relevant, since)
     expected, alpha, warming = baseline.expected, baseline.dispersion, baseline.warming_up
-    floor = max(float(settings.min_count), expected * required_ratio(expected, settings))
+    floor = max(
+        float(settings.min_count),
+        expected * required_ratio(expected, settings),
+        math.floor(usual_high(counts, now, settings, relevant, since)) + 1.0,
+    )
     open_level = float(upper_level(expected, alpha, settings.p, math.ceil(floor)))
     resolve_level = expected + settings.resolve_fraction * (open_level - expected)
     critical_level = expected + settings.critical_excess * (open_level - expected)

@@ -100,8 +100,12 @@ def incident_intervals(
     incidents: Iterable[Incident], settings: DetectorSettings, now: datetime
 ) -> list[Interval]:
     """The periods to keep out of baselines: each incident from one window before it opened
-    (the window that fired was already elevated) until it resolved, or until now if open."""
-    return [(i.opened_at - settings.window, i.resolved_at or now) for i in incidents]
+    (the window that fired was already elevated) until the last time it was above its resolve
+    level (the quiet wait before resolving is ordinary traffic), or until now while open."""
+    return [
+        (i.opened_at - settings.window, now if i.status == "open" else i.last_fired_at)
+        for i in incidents
+    ]
 
 
 def step(
