@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from monitor.alerting.detector import DetectorSettings, evaluate
 from monitor.alerting.stats import nb_tail, poisson_tail
@@ -115,3 +116,47 @@ def test_negative_binomial_tail_matches_summed_probabilities() -> None:
         )
 
     assert abs(nb_tail(30, mu, 0.5) - sum(pmf(k) for k in range(30, 2000))) < 1e-12
+
+
+def drifting_bursts(series: BucketSeries, until: datetime, per_bucket: float) -> BucketSeries:
+    """A half-hour burst every 8 h 20 min: three a day, an hour later each day."""
+    t = START
+    while t < until:
+        series = series.with_added(t, t + timedelta(minutes=30), per_bucket)
+        t += timedelta(hours=8, minutes=20)
+    return series
+
+
+def test_a_burst_the_scope_shows_several_times_a_day_is_not_news() -> None:
+    series = drifting_bursts(synthetic(20, seed=12, shape=flat), NOW, 50)
+    at = NOW - timedelta(minutes=5)
+    while series(at - HOUR, at) < 100:  # the last burst in full view
+        at -= timedelta(minutes=5)
+    assert not evaluate(series, at, SETTINGS, (), START).firing
+    without_novelty = replace(SETTINGS, novelty_quantile=0.0)
+    assert evaluate(series, at, without_novelty, (), START).firing
+
+
+def test_incidents_that_recur_every_day_become_the_baseline() -> None:
+    series = synthetic(50, seed=13)
+    incidents = []
+    for d in range(29):
+        day = timedelta(days=d)
+        series = series.with_added(NOW - day - HOUR, NOW - day, 15)
+        incidents.append((NOW - day - HOUR, NOW - day))
+    ev = evaluate(series, NOW, SETTINGS, incidents, START)
+    assert not ev.firing
+    assert abs(ev.expected - ev.count) < 0.25 * ev.count
+
+
+def test_young_scope_does_not_page_on_its_own_daily_peak() -> None:
+    series = synthetic(300, seed=14)
+    ev = evaluate(series, NOW, SETTINGS, (), NOW - timedelta(hours=30))
+    assert not ev.warming_up
+    assert ev.samples == 0  # judged on its own past windows, no seasonal days yet
+    assert not ev.firing
+
+
+def test_young_scope_fires_on_a_burst_far_above_its_short_past() -> None:
+    series = synthetic(300, seed=14).with_added(NOW - HOUR, NOW, 100)
+    assert evaluate(series, NOW, SETTINGS, (), NOW - timedelta(hours=30)).firing
