@@ -3,8 +3,9 @@
 A loopback server speaking Algolia's search_by_date (time window, query words, pages) holds
 20k hits whose texts are the VADER tweet ground truth (prefixed with the brand, cycled to 20k),
 served 1,000 a page. The poll runs what `monitor poll --once` runs (Poller.poll_all: the real
-adapter, matcher, scorer and SQLite store) into a fresh database, single-process. Each round times the poll and then bare VADER on the same
-texts (interleaved); the figures are medians of the rounds. Target (issue 10): ratio >= 0.8.
+adapter, matcher, scorer and SQLite store) into a fresh database, single-process. Each round
+times the poll and then bare VADER on the same texts (interleaved); the figures are medians of
+the rounds. Target (issue 10): ratio >= 0.8.
 Run: python bench/ingest.py
 """
 
