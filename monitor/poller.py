@@ -12,7 +12,7 @@ from monitor.channels.base import Channel, ChannelError, HttpClient, redact_text
 from monitor.config import BrandConfig, Config
 from monitor.matching import BrandMatcher
 from monitor.models import Clock, Mention, PollReport, Query, Score, Scored, utcnow
-from monitor.sentiment import Scorer
+from monitor.sentiment.pool import POOL_THRESHOLD, ScorerSpec, score_texts
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
@@ -26,26 +26,26 @@ def star_label(score: Score, rating: int | None) -> Score:
     return score
 
 
-def score_in_process(scorer: Scorer, texts: Sequence[str]) -> list[Score]:
-    """Score a batch in this process: the seam where a process pool plugs in for big batches."""
-    return [scorer.score(text) for text in texts]
-
-
 class BrandPipeline:
     """Matching and scoring for one brand."""
 
     def __init__(self, brand: BrandConfig, complaints: bool = True) -> None:
         self.brand = brand
         self.matcher = BrandMatcher(brand)
-        self.scorer = Scorer(
+        self.spec = ScorerSpec.of(
             lexicon=brand.lexicon,
+            complaint_phrases=brand.complaint_phrases,
             negative=brand.negative_below,
             positive=brand.positive_above,
             complaints=complaints,
         )
+        self.scorer = self.spec.build()
 
     def score_texts(self, texts: Sequence[str]) -> list[Score]:
-        return score_in_process(self.scorer, texts)
+        """A backfill of thousands is scored on every core; a usual poll in this process."""
+        if len(texts) >= POOL_THRESHOLD:
+            return score_texts(self.spec, texts)
+        return [self.scorer.score(text) for text in texts]
 
     def process(self, mentions: Sequence[Mention]) -> list[Scored]:
         matched = [m for m in mentions if self.matcher.matches(m)]

@@ -72,3 +72,25 @@ def test_batch_scoring_keeps_each_matched_mention_with_its_own_score(clock: Fixe
     assert [s.mention.native_id for s in scored] == ["0", "2", "3"]
     assert [s.score for s in scored] == [pipeline.scorer.score(texts[i]) for i in (0, 2, 3)]
     assert [s.score.label for s in scored] == ["negative", "positive", "positive"]
+
+
+def test_a_brands_complaint_phrases_score_its_polled_mentions(clock: FixedClock) -> None:
+    text = "My Acme kettle arrived with a wobbly lid"
+    mention = Mention("hackernews", "1", "https://e.example/1", "a", text, clock())
+    plain = BrandPipeline(BrandConfig(name="Acme", terms=("acme",))).process((mention,))
+    tuned = BrandPipeline(
+        BrandConfig(name="Acme", terms=("acme",), complaint_phrases={"wobbly lid": -2.0})
+    ).process((mention,))
+    assert plain[0].score.label != "negative"
+    assert tuned[0].score.label == "negative"
+
+
+def test_a_backfill_past_the_pool_threshold_scores_like_one_process(clock: FixedClock) -> None:
+    texts = ["Acme support is useless and rude", "I love my Acme kettle", "Acme is fine"] * 2000
+    mentions = tuple(
+        Mention("hackernews", str(i), f"https://e.example/{i}", "a", text, clock())
+        for i, text in enumerate(texts)
+    )
+    pipeline = BrandPipeline(BrandConfig(name="Acme", terms=("acme",)))
+    scored = pipeline.process(mentions)
+    assert [s.score for s in scored] == [pipeline.scorer.score(t) for t in texts]
