@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor.models import Mention, Score, Scored, StoredMention
-from monitor.report import export_mentions
+from monitor.report import export_mentions, write_mentions
 from monitor.store import Store
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -69,3 +70,22 @@ def test_jsonl_export_keeps_the_text_byte_for_byte(tmp_path: Path) -> None:
     out = export_mentions(stored(tmp_path, FORMULA_AUTHOR, HOSTILE_TEXT), "jsonl")
     record = json.loads(out)
     assert (record["author"], record["text"]) == (FORMULA_AUTHOR, HOSTILE_TEXT)
+
+
+def test_jsonl_export_writes_each_row_before_reading_the_next(tmp_path: Path) -> None:
+    [mention] = stored(tmp_path, "bob", "acme")
+    out = io.StringIO()
+    lines_seen_before_each_read: list[int] = []
+
+    def rows() -> Iterator[StoredMention]:
+        for i in range(3):
+            lines_seen_before_each_read.append(out.getvalue().count("\n"))
+            yield replace(mention, native_id=str(i))
+
+    write_mentions(rows(), "jsonl", out)
+    assert lines_seen_before_each_read == [0, 1, 2]
+    assert [json.loads(x)["native_id"] for x in out.getvalue().splitlines()] == ["0", "1", "2"]
+
+
+def test_csv_export_of_nothing_still_has_the_full_header() -> None:
+    assert export_mentions([], "csv").split(",")[:3] == ["channel", "native_id", "brand"]

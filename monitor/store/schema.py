@@ -144,8 +144,26 @@ def _v3_digests(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v4_counts(db: sqlite_utils.Database) -> None:
+    # Exports filter on time alone (`mentions --since`) and stream newest first.
+    db.table("mentions").create_index(["created_at"], if_not_exists=True)
+    # `status` reads each (brand, channel)'s mention count from here instead of counting history;
+    # save_poll and purge keep it in their own transactions.
+    if "mention_count" not in db.table("poll_state").columns_dict:
+        db.execute("ALTER TABLE poll_state ADD COLUMN mention_count INTEGER NOT NULL DEFAULT 0")
+        db.execute(
+            "UPDATE poll_state SET mention_count = (SELECT count(*) FROM mentions m "
+            "WHERE m.brand = poll_state.brand AND m.channel = poll_state.channel)"
+        )
+
+
 # Forward migrations, applied in order; each is idempotent so a crash mid-way re-runs safely.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_core, _v2_alerting, _v3_digests]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _v1_core,
+    _v2_alerting,
+    _v3_digests,
+    _v4_counts,
+]
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
