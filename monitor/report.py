@@ -39,10 +39,12 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 
 
 def status_table(states: Sequence[PollState]) -> str:
+    """One row per (brand, channel), then every problem in full, one row each."""
     if not states:
         return "no polls yet: run `monitor poll --once` or `monitor run`"
-    return table(
-        ["brand", "channel", "last poll", "last ok", "mentions", "skipped", "cursor", "last error"],
+    problems = [(s, p) for s in states for p in poll_problems(s)]
+    out = table(
+        ["brand", "channel", "last poll", "last ok", "mentions", "skipped", "cursor", "errors"],
         [
             (
                 s.brand,
@@ -52,11 +54,31 @@ def status_table(states: Sequence[PollState]) -> str:
                 s.mentions,
                 s.skipped_total,
                 cell(s.cursor or "-", 40),
-                cell(s.last_error, 90) if s.last_error else "-",
+                sum(1 for state, _ in problems if state is s) or "-",
             )
             for s in states
         ],
     )
+    if problems:
+        out += "\n\n" + table(
+            ["", "brand", "channel", "problem"],
+            [("ERROR", s.brand, s.channel, problem) for s, problem in problems],
+        )
+    return out
+
+
+def poll_problems(state: PollState) -> list[str]:
+    """What is wrong with a (brand, channel), one entry per problem.
+
+    A failed poll stored its one error; a poll that worked but lost some feeds stored one
+    warning per feed, joined with "; " by the poller.
+    """
+    if not state.last_error:
+        return []
+    if state.failures:
+        polls = "last poll" if state.failures == 1 else f"last {state.failures} polls"
+        return [f"{polls} failed: {state.last_error}"]
+    return [p.strip() for p in state.last_error.split("; ") if p.strip()]
 
 
 def mention_record(m: StoredMention) -> dict[str, object]:
