@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -294,7 +296,9 @@ class MentionStore(SpikeQueries):
                 for row in rows:
                     yield stored_mention(dict(zip(cols, row, strict=True)))
         finally:
-            cur.close()
+            # An abandoned iterator may be collected after the store closed its connection.
+            with suppress(sqlite3.ProgrammingError):
+                cur.close()
 
     def purge(self, mentions_before: datetime, messages_before: datetime) -> dict[str, int]:
         """Delete mentions (and their topics) older than the retention, and old finished messages."""

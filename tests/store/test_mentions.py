@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import sqlite3
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from monitor.models import Mention, Score, Scored
 from monitor.store import MIGRATIONS, Store
@@ -83,3 +87,20 @@ def test_time_filtered_export_reads_an_index_not_the_whole_table(tmp_path: Path)
         )
         assert any("USING INDEX" in row["detail"] for row in plan)
         assert not any("USE TEMP B-TREE" in row["detail"] for row in plan)
+
+
+def test_an_iteration_abandoned_after_close_is_collected_quietly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unraisable: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    store = Store(tmp_path / "m.db")
+    store.save_poll(
+        "Acme", "hackernews", [scored(str(i), timedelta(0)) for i in range(3)], "c", 0, NOW
+    )
+    rows = store.iter_mentions(batch=1)
+    next(rows)
+    store.close()
+    del rows
+    gc.collect()
+    assert unraisable == []
