@@ -9,7 +9,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from monitor.store.base import StoreError, reach_weight
+from monitor.store.base import StoreError, immediate, reach_weight
 
 
 def _v1_core(db: sqlite_utils.Database) -> None:
@@ -186,8 +186,7 @@ def migrate(db: sqlite_utils.Database, path: Path) -> None:
     conn = db.conn
     if _checked(schema_version(conn), path) == len(MIGRATIONS):
         return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         current = _checked(schema_version(conn), path)
         for version in range(current + 1, len(MIGRATIONS) + 1):
@@ -195,10 +194,6 @@ def migrate(db: sqlite_utils.Database, path: Path) -> None:
         if current < len(MIGRATIONS):
             conn.execute("DELETE FROM schema_version")
             conn.execute("INSERT INTO schema_version VALUES (?)", (len(MIGRATIONS),))
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 def _checked(version: int, path: Path) -> int:
