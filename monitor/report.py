@@ -42,7 +42,7 @@ def status_table(states: Sequence[PollState]) -> str:
     """One row per (brand, channel), then every problem in full, one row each."""
     if not states:
         return "no polls yet: run `monitor poll --once` or `monitor run`"
-    problems = [(s, p) for s in states for p in poll_problems(s)]
+    problems = {(s.brand, s.channel): poll_problems(s) for s in states}
     out = table(
         ["brand", "channel", "last poll", "last ok", "mentions", "skipped", "cursor", "errors"],
         [
@@ -54,16 +54,14 @@ def status_table(states: Sequence[PollState]) -> str:
                 s.mentions,
                 s.skipped_total,
                 cell(s.cursor or "-", 40),
-                sum(1 for state, _ in problems if state is s) or "-",
+                len(problems[s.brand, s.channel]) or "-",
             )
             for s in states
         ],
     )
-    if problems:
-        out += "\n\n" + table(
-            ["", "brand", "channel", "problem"],
-            [("ERROR", s.brand, s.channel, problem) for s, problem in problems],
-        )
+    rows = [("ERROR", b, c, p) for (b, c), found in problems.items() for p in found]
+    if rows:
+        out += "\n\n" + table(["", "brand", "channel", "problem"], rows)
     return out
 
 
