@@ -1,14 +1,22 @@
-"""Detection pass and weekly digest build time on stores of 100k and 1M mentions.
+"""Detection, digest, `mentions` export and `status` on stores of 100k and 1M mentions.
 
-Both read index ranges (the window, the baseline days, the week), so their cost should follow
-the mentions in those ranges, not the history kept. The 100k store is the baseline measured in
-the same run; the ratio shows how much 10x more history costs. Run: python bench/scale.py
-(about 2 minutes: most of it is writing the 1M-mention store).
+Detection and the digest read index ranges (the window, the baseline days, the week), so their
+cost should follow the mentions in those ranges, not the history kept. The 100k store is the
+baseline measured in the same run; the ratio shows how much 10x more history costs.
+
+The export and `status` are also measured against the way they worked before, in the same run,
+interleaved, median of 3: the export as a list of every mention joined into one string (peak RSS
+of the exporting child process, from wait4's ru_maxrss) against streaming rows from a cursor;
+`status` with a correlated count per (brand, channel) against the counts poll_state keeps.
+Run: python bench/scale.py (about 5 minutes: most of it is writing and exporting 1M mentions).
 """
 
 from __future__ import annotations
 
+import os
 import random
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -43,6 +51,7 @@ routes:
   - {{team: cx}}
 """
 TOPICS = ("outage", "billing", "support", "app")
+LABELS: list[Label] = ["negative", "neutral", "positive"]
 CHANNELS = ("hackernews", "reddit", "rss")
 
 
@@ -54,7 +63,7 @@ def fill(store: Store, count: int, days: int) -> None:
     for i in range(count):
         channel = CHANNELS[i % 3]
         when = NOW - timedelta(seconds=span * i / count)
-        label: Label = rng.choices(["negative", "neutral", "positive"], [2, 4, 4])[0]
+        label = rng.choices(LABELS, [2, 4, 4])[0]
         compound = {"negative": -0.5, "neutral": 0.0, "positive": 0.5}[label]
         topics = tuple(t for t in TOPICS if rng.random() < 0.15)
         m = Mention(
@@ -83,6 +92,62 @@ def timed(func: object, repeat: int = 5) -> float:
     return best
 
 
+# The `status` query before poll_state kept counts: one count over the history per row.
+OLD_STATUS_SQL = (
+    "SELECT p.*, (SELECT count(*) FROM mentions m WHERE m.brand = p.brand "
+    "AND m.channel = p.channel) AS mentions FROM poll_state p ORDER BY p.brand, p.channel"
+)
+# The export before streaming: every mention in a list, then the whole output as one string.
+EXPORT_LISTED = """
+import sys
+from monitor.report import export_mentions
+from monitor.store import Store
+with Store(sys.argv[1]) as store:
+    sys.stdout.write(export_mentions(store.mentions(), "jsonl") + "\\n")
+"""
+EXPORT_STREAMED = """
+import sys
+from monitor.report import write_mentions
+from monitor.store import Store
+with Store(sys.argv[1]) as store:
+    write_mentions(store.iter_mentions(), "jsonl", sys.stdout)
+"""
+
+
+def export_run(db: Path, script: str) -> tuple[float, float]:
+    """(seconds, peak RSS in MB) of one child process exporting every mention to /dev/null."""
+    started = time.perf_counter()
+    with open(os.devnull, "w") as sink:
+        proc = subprocess.Popen([sys.executable, "-c", script, str(db)], stdout=sink, cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    if code:
+        raise SystemExit(f"export child failed with exit code {code}")
+    return time.perf_counter() - started, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
+
+
+def compare(name: str, unit: str, before: list[float], after: list[float]) -> float:
+    old, new = statistics.median(before), statistics.median(after)
+    print(f"  {name}: before {old:.1f} {unit}, after {new:.1f} {unit}, ratio {old / new:.1f}x")
+    return old / new
+
+
+def measure_export_and_status(db: Path) -> None:
+    listed: list[tuple[float, float]] = []
+    streamed: list[tuple[float, float]] = []
+    status_old: list[float] = []
+    status_new: list[float] = []
+    with Store(db) as store:
+        for _ in range(3):  # interleaved so a noisy neighbour hurts both sides alike
+            listed.append(export_run(db, EXPORT_LISTED))
+            streamed.append(export_run(db, EXPORT_STREAMED))
+            status_old.append(timed(lambda: store.query(OLD_STATUS_SQL), 1) * 1000)
+            status_new.append(timed(store.poll_states, 1) * 1000)
+    compare("export peak RSS", "MB", [r for _, r in listed], [r for _, r in streamed])
+    compare("export time", "s", [t for t, _ in listed], [t for t, _ in streamed])
+    compare("status", "ms", status_old, status_new)
+
+
 def measure(workdir: Path, count: int, days: int) -> tuple[float, float]:
     path = workdir / f"monitor{count}.yaml"
     path.write_text(CONFIG.format(db=workdir / f"bench{count}.db"))
@@ -102,6 +167,7 @@ def measure(workdir: Path, count: int, days: int) -> tuple[float, float]:
         print(
             f"  detection pass ({scopes} scopes): {detect * 1000:.1f} ms; digest for {week}: {digest * 1000:.1f} ms"
         )
+    measure_export_and_status(config.database)
     return detect, digest
 
 

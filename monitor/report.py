@@ -7,6 +7,7 @@ import io
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import TextIO
 
 from monitor.models import Incident, OutboxMessage, StoredMention
 from monitor.store import PollState
@@ -38,10 +39,12 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 
 
 def status_table(states: Sequence[PollState]) -> str:
+    """One row per (brand, channel), then every problem in full, one row each."""
     if not states:
         return "no polls yet: run `monitor poll --once` or `monitor run`"
-    return table(
-        ["brand", "channel", "last poll", "last ok", "mentions", "skipped", "cursor", "last error"],
+    problems = {(s.brand, s.channel): poll_problems(s) for s in states}
+    out = table(
+        ["brand", "channel", "last poll", "last ok", "mentions", "skipped", "cursor", "errors"],
         [
             (
                 s.brand,
@@ -51,11 +54,29 @@ def status_table(states: Sequence[PollState]) -> str:
                 s.mentions,
                 s.skipped_total,
                 cell(s.cursor or "-", 40),
-                cell(s.last_error, 90) if s.last_error else "-",
+                len(problems[s.brand, s.channel]) or "-",
             )
             for s in states
         ],
     )
+    rows = [("ERROR", b, c, p) for (b, c), found in problems.items() for p in found]
+    if rows:
+        out += "\n\n" + table(["", "brand", "channel", "problem"], rows)
+    return out
+
+
+def poll_problems(state: PollState) -> list[str]:
+    """What is wrong with a (brand, channel), one entry per problem.
+
+    A failed poll stored its one error; a poll that worked but lost some feeds stored one
+    warning per feed, joined with "; " by the poller.
+    """
+    if not state.last_error:
+        return []
+    if state.failures:
+        polls = "last poll" if state.failures == 1 else f"last {state.failures} polls"
+        return [f"{polls} failed: {state.last_error}"]
+    return [p.strip() for p in state.last_error.split("; ") if p.strip()]
 
 
 def mention_record(m: StoredMention) -> dict[str, object]:
@@ -75,36 +96,65 @@ def mention_record(m: StoredMention) -> dict[str, object]:
     }
 
 
-def export_mentions(mentions: Sequence[StoredMention], fmt: str) -> str:
+MENTION_FIELDS = [
+    "channel",
+    "native_id",
+    "brand",
+    "url",
+    "author",
+    "author_reach",
+    "text",
+    "created_at",
+    "compound",
+    "label",
+    "topics",
+    "rating",
+]
+
+
+def write_mentions(mentions: Iterable[StoredMention], fmt: str, out: TextIO) -> None:
+    """Write an export as the mentions arrive: jsonl and csv hold one row in memory at a time.
+
+    The table is for reading on a terminal, so it is aligned over all rows and held in memory;
+    use --limit with it on a large store.
+    """
     if fmt == "jsonl":
-        return "\n".join(json.dumps(mention_record(m), ensure_ascii=False) for m in mentions)
-    if fmt == "csv":
-        out = io.StringIO()
-        fields = list(mention_record(mentions[0])) if mentions else ["channel", "native_id"]
-        writer = csv.DictWriter(out, fieldnames=fields)
+        for m in mentions:
+            out.write(json.dumps(mention_record(m), ensure_ascii=False) + "\n")
+    elif fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=MENTION_FIELDS)
         writer.writeheader()
         for m in mentions:
             row = mention_record(m)
             row["topics"] = ";".join(m.topics)
             writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
-        return out.getvalue().rstrip("\n")
-    if not mentions:
+    else:
+        out.write(mentions_table(mentions) + "\n")
+
+
+def export_mentions(mentions: Iterable[StoredMention], fmt: str) -> str:
+    """The whole export as one string, without the final newline (click.echo adds it)."""
+    out = io.StringIO()
+    write_mentions(mentions, fmt, out)
+    return out.getvalue().rstrip("\r\n")
+
+
+def mentions_table(mentions: Iterable[StoredMention]) -> str:
+    rows = [
+        (
+            iso(m.created_at),
+            m.brand,
+            m.channel,
+            m.label,
+            f"{m.compound:+.3f}",
+            cell(m.author, 16),
+            cell(m.text, 70),
+        )
+        for m in mentions
+    ]
+    if not rows:
         return "no mentions match"
-    return table(
-        ["created_at", "brand", "channel", "label", "compound", "author", "text"],
-        [
-            (
-                iso(m.created_at),
-                m.brand,
-                m.channel,
-                m.label,
-                f"{m.compound:+.3f}",
-                cell(m.author, 16),
-                cell(m.text, 70),
-            )
-            for m in mentions
-        ],
-    )
+    return table(["created_at", "brand", "channel", "label", "compound", "author", "text"], rows)
 
 
 def spreadsheet_safe(value: object) -> object:

@@ -39,6 +39,25 @@ def reach_weight(reach: float | None) -> float:
     return max(1.0, math.log1p(max(0.0, reach or 0.0)))
 
 
+@contextmanager
+def immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception; joins an open transaction.
+
+    IMMEDIATE takes the write lock up front, waiting under the busy timeout, so a transaction
+    never fails half-way because another process wrote first.
+    """
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 class Connection:
     """The connection and lock the query groups share; Store opens them."""
 
@@ -54,17 +73,8 @@ class Connection:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception. Re-entrant."""
-        with self.lock:
-            if self.conn.in_transaction:
-                yield self.conn
-                return
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            self.conn.execute("COMMIT")
+        with self.lock, immediate(self.conn):
+            yield self.conn
 
 
 def stored_mention(r: Row) -> StoredMention:

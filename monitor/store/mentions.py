@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -173,13 +175,15 @@ class MentionStore(SpikeQueries):
             )
             conn.execute(
                 "INSERT INTO poll_state (brand, channel, cursor, last_poll_at, last_ok_at, "
-                "last_error, failures, stored_total, skipped_total) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?) "
+                "last_error, failures, stored_total, skipped_total, mention_count) "
+                "VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?) "
                 "ON CONFLICT (brand, channel) DO UPDATE SET cursor = excluded.cursor, "
                 "last_poll_at = excluded.last_poll_at, last_ok_at = excluded.last_ok_at, "
                 "last_error = excluded.last_error, failures = 0, "
                 "stored_total = stored_total + excluded.stored_total, "
-                "skipped_total = skipped_total + excluded.skipped_total",
-                (brand, channel, cursor, fetched, fetched, warning, stored, skipped),
+                "skipped_total = skipped_total + excluded.skipped_total, "
+                "mention_count = mention_count + excluded.mention_count",
+                (brand, channel, cursor, fetched, fetched, warning, stored, skipped, stored),
             )
             if before_commit is not None:
                 before_commit()
@@ -206,10 +210,7 @@ class MentionStore(SpikeQueries):
         return rows[0]["failures"], from_ts(rows[0]["last_error_at"])
 
     def poll_states(self) -> list[PollState]:
-        rows = self.query(
-            "SELECT p.*, (SELECT count(*) FROM mentions m WHERE m.brand = p.brand "
-            "AND m.channel = p.channel) AS mentions FROM poll_state p ORDER BY p.brand, p.channel"
-        )
+        rows = self.query("SELECT * FROM poll_state ORDER BY brand, channel")
         return [
             PollState(
                 brand=r["brand"],
@@ -221,7 +222,7 @@ class MentionStore(SpikeQueries):
                 failures=r["failures"] or 0,
                 stored_total=r["stored_total"] or 0,
                 skipped_total=r["skipped_total"] or 0,
-                mentions=r["mentions"],
+                mentions=r["mention_count"],
             )
             for r in rows
         ]
@@ -239,6 +240,34 @@ class MentionStore(SpikeQueries):
         order: str = "newest",
         limit: int | None = None,
     ) -> list[StoredMention]:
+        return list(
+            self.iter_mentions(
+                brand=brand,
+                channel=channel,
+                since=since,
+                until=until,
+                label=label,
+                order=order,
+                limit=limit,
+            )
+        )
+
+    def iter_mentions(
+        self,
+        *,
+        brand: str | None = None,
+        channel: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        label: str | None = None,
+        order: str = "newest",
+        limit: int | None = None,
+        batch: int = 500,
+    ) -> Iterator[StoredMention]:
+        """The matching mentions, read `batch` rows at a time so memory stays flat for any count.
+
+        The read sees one snapshot (WAL) however slowly the caller consumes it.
+        """
         where: list[str] = ["1 = 1"]
         params: list[Any] = []
         for column, value in (("brand", brand), ("channel", channel), ("label", label)):
@@ -255,11 +284,33 @@ class MentionStore(SpikeQueries):
         sql = f"SELECT * FROM mentions WHERE {' AND '.join(where)} ORDER BY {orders[order]}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [stored_mention(r) for r in self.query(sql, params)]
+        with self.lock:
+            cur = self.conn.execute(sql, params)
+            cols = [c[0] for c in cur.description]
+        try:
+            while True:
+                with self.lock:
+                    rows = cur.fetchmany(batch)
+                if not rows:
+                    return
+                for row in rows:
+                    yield stored_mention(dict(zip(cols, row, strict=True)))
+        finally:
+            # An abandoned iterator may be collected after the store closed its connection.
+            with suppress(sqlite3.ProgrammingError):
+                cur.close()
 
     def purge(self, mentions_before: datetime, messages_before: datetime) -> dict[str, int]:
         """Delete mentions (and their topics) older than the retention, and old finished messages."""
         with self.transaction() as conn:
+            # Keep the per-(brand, channel) counts `status` reads in step with the delete.
+            conn.execute(
+                "UPDATE poll_state SET mention_count = mention_count - gone.n FROM "
+                "(SELECT brand, channel, count(*) AS n FROM mentions WHERE created_at < ? "
+                "GROUP BY brand, channel) AS gone "
+                "WHERE poll_state.brand = gone.brand AND poll_state.channel = gone.channel",
+                (ts(mentions_before),),
+            )
             counts = {
                 "mentions": conn.execute(
                     "DELETE FROM mentions WHERE created_at < ?", (ts(mentions_before),)

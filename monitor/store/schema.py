@@ -9,7 +9,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from monitor.store.base import StoreError, reach_weight
+from monitor.store.base import StoreError, immediate, reach_weight
 
 
 def _v1_core(db: sqlite_utils.Database) -> None:
@@ -144,8 +144,26 @@ def _v3_digests(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v4_counts(db: sqlite_utils.Database) -> None:
+    # Exports filter on time alone (`mentions --since`) and stream newest first.
+    db.table("mentions").create_index(["created_at"], if_not_exists=True)
+    # `status` reads each (brand, channel)'s mention count from here instead of counting history;
+    # save_poll and purge keep it in their own transactions.
+    if "mention_count" not in db.table("poll_state").columns_dict:
+        db.execute("ALTER TABLE poll_state ADD COLUMN mention_count INTEGER NOT NULL DEFAULT 0")
+        db.execute(
+            "UPDATE poll_state SET mention_count = (SELECT count(*) FROM mentions m "
+            "WHERE m.brand = poll_state.brand AND m.channel = poll_state.channel)"
+        )
+
+
 # Forward migrations, applied in order; each is idempotent so a crash mid-way re-runs safely.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_core, _v2_alerting, _v3_digests]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _v1_core,
+    _v2_alerting,
+    _v3_digests,
+    _v4_counts,
+]
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
@@ -168,8 +186,7 @@ def migrate(db: sqlite_utils.Database, path: Path) -> None:
     conn = db.conn
     if _checked(schema_version(conn), path) == len(MIGRATIONS):
         return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         current = _checked(schema_version(conn), path)
         for version in range(current + 1, len(MIGRATIONS) + 1):
@@ -177,10 +194,6 @@ def migrate(db: sqlite_utils.Database, path: Path) -> None:
         if current < len(MIGRATIONS):
             conn.execute("DELETE FROM schema_version")
             conn.execute("INSERT INTO schema_version VALUES (?)", (len(MIGRATIONS),))
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 def _checked(version: int, path: Path) -> int:
