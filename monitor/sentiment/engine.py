@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from monitor.sentiment.fragments import any_of, cue_words, spellings
+from monitor.sentiment.hashtags import HashtagSegmenter
 from monitor.sentiment.lexicon import normal
 from monitor.sentiment.rules import RULES
 from monitor.sentiment.vader import Vader
@@ -21,6 +22,9 @@ from monitor.sentiment.vader import Vader
 # prefix no English word has, so real text cannot collide with them.
 _RULE_TOKEN = "cxqrule{}"
 _PHRASE_TOKEN = "cxqphrase{}"
+_EMOJI_TOKEN = "cxqemoji{}"
+# Two words joined by a slash, not part of a URL or a path.
+_SLASHED = re.compile(r"(?<![\w./:])([A-Za-z]{2,})/([A-Za-z]{2,})(?![\w/])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +104,8 @@ class Engine:
         brand_phrases: Mapping[str, float],
         rules: Mapping[str, float],
         origins: Mapping[str, str] | None = None,
+        emoji: Mapping[str, float] | None = None,
+        hashtag_words: frozenset[str] = frozenset(),
     ) -> None:
         # Where each word or phrase of the layer and the brand came from, to explain a score.
         self.origins: Mapping[str, str] = origins or {}
@@ -127,14 +133,20 @@ class Engine:
         if phrases:
             self.sources[PHRASE] = _trie_regex(phrases)
         self.patterns = {name: _bounded(source) for name, source in self.sources.items()}
+        # VADER turns each emoji into its description; ours become one token with a valence.
+        self.emoji_tokens = {e: _EMOJI_TOKEN.format(i) for i, e in enumerate(sorted(emoji or {}))}
+        merged.update((self.emoji_tokens[e], v) for e, v in (emoji or {}).items())
+        self.segmenter = HashtagSegmenter(merged, hashtag_words) if hashtag_words else None
         rule_valences = {self.rule_tokens[n]: v for n, v in rules.items()}
         self.analyzer = base
         if merged != base.lexicon or rule_valences:
-            # A shallow copy: the emoji table and the lexicon file text stay shared.
+            # A shallow copy: the lexicon file text stays shared.
             self.analyzer = Vader.__new__(Vader)
             self.analyzer.__dict__.update(base.__dict__)
             self.analyzer.lexicon = merged
             self.analyzer.rule_valences = rule_valences
+            if self.emoji_tokens:
+                self.analyzer.emojis = {**base.emojis, **self.emoji_tokens}
 
     def combined(self) -> re.Pattern[str]:
         """Every group in one regex: what the gated scan in ``_matches`` must find, ungated."""
@@ -179,6 +191,14 @@ class Engine:
             yield names[best], winner
             pos = max(winner.end(), winner.start() + 1)
 
+    def _split_words(self, text: str) -> str:
+        """Hashtags split into words; "rude/slow" split, since VADER splits on spaces only."""
+        if self.segmenter is None:
+            return text
+        if "#" in text:
+            text = self.segmenter.split_all(text)
+        return _SLASHED.sub(r"\1 / \2", text) if "/" in text else text
+
     @staticmethod
     def _lowered(text: str) -> tuple[str, str]:
         lowered = text.lower()
@@ -191,7 +211,7 @@ class Engine:
 
     def rewrite(self, text: str) -> str:
         """The text VADER reads: rule tokens inserted, phrases swapped for their tokens."""
-        text, lowered = self._lowered(text)
+        text, lowered = self._lowered(self._split_words(text))
         pieces: list[str] = []
         done = 0
         for name, m in self._matches(lowered):
@@ -199,8 +219,10 @@ class Engine:
             if name in (BRAND, PHRASE):
                 token, resume = self.phrase_tokens[normal(m.group())], end
             else:
-                # A rule adds its token and keeps the words, so VADER still reads them.
-                token, resume = self.rule_tokens[name], start
+                # A rule adds its token and keeps the words, so VADER still reads them, unless
+                # the words are what the rule corrects (sarcastic praise).
+                token = self.rule_tokens[name]
+                resume = end if self.rules[name].replaces else start
             # An all-caps complaint ("NEVER GOT A CALL BACK") keeps VADER's caps emphasis.
             token = token.upper() if text[start:end].isupper() else token
             pieces += [text[done:start], f" {token} "]
@@ -211,10 +233,11 @@ class Engine:
         """Synthetic token -> the rule name or phrase it stands for."""
         names = {token: name for name, token in self.rule_tokens.items()}
         names.update((token, phrase) for phrase, token in self.phrase_tokens.items())
+        names.update((token, emoji) for emoji, token in self.emoji_tokens.items())
         return names
 
     def hits(self, text: str) -> list[Hit]:
-        text, lowered = self._lowered(text)
+        text, lowered = self._lowered(self._split_words(text))
         found = []
         for name, m in self._matches(lowered):
             if name in (BRAND, PHRASE):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -22,6 +22,8 @@ class ComplaintLexicon:
     words: Mapping[str, float]
     phrases: Mapping[str, float]
     rules: Mapping[str, float]
+    emoji: Mapping[str, float] = field(default_factory=dict)
+    hashtag_words: frozenset[str] = frozenset()
 
 
 def _valences(path: Path, section: str, raw: object) -> dict[str, float]:
@@ -57,4 +59,10 @@ def load_complaints(path: Path = COMPLAINTS_FILE) -> ComplaintLexicon:
     if unknown := sorted(set(rules) - set(RULES)):
         known = ", ".join(RULES)
         raise ValueError(f"{path}: rules.{unknown[0]}: no such rule; the rules are {known}")
-    return ComplaintLexicon(words=words, phrases=phrases, rules=rules)
+    emoji = _valences(path, "emoji", raw.get("emoji"))
+    if bad := [e for e in emoji if e.isascii()]:
+        raise ValueError(f"{path}: emoji.{bad[0]}: not an emoji; put words under `words`")
+    hashtag_words = raw.get("hashtag_words") or ""
+    if not isinstance(hashtag_words, str):
+        raise ValueError(f"{path}: `hashtag_words` must be one string of words")
+    return ComplaintLexicon(words, phrases, rules, emoji, frozenset(hashtag_words.lower().split()))
