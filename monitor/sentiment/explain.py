@@ -43,7 +43,8 @@ def explain(scorer: Scorer, text: str) -> Explanation:
     tokens = engine.token_names()
     hits = iter(engine.hits(text))
     effects = []
-    for word, valence in engine.analyzer.word_valences(engine.rewrite(text)):
+    rewritten, analyzer = engine.reading(text)
+    for word, valence in analyzer.word_valences(rewritten):
         name = tokens.get(word.lower())
         if name is not None:
             # Tokens stand in the text in the order their hits were found, one each.

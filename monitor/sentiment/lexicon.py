@@ -24,6 +24,7 @@ class ComplaintLexicon:
     rules: Mapping[str, float]
     emoji: Mapping[str, float] = field(default_factory=dict)
     hashtag_words: frozenset[str] = frozenset()
+    courtesy: frozenset[str] = frozenset()
 
 
 def _valences(path: Path, section: str, raw: object) -> dict[str, float]:
@@ -62,7 +63,15 @@ def load_complaints(path: Path = COMPLAINTS_FILE) -> ComplaintLexicon:
     emoji = _valences(path, "emoji", raw.get("emoji"))
     if bad := [e for e in emoji if e.isascii()]:
         raise ValueError(f"{path}: emoji.{bad[0]}: not an emoji; put words under `words`")
-    hashtag_words = raw.get("hashtag_words") or ""
-    if not isinstance(hashtag_words, str):
-        raise ValueError(f"{path}: `hashtag_words` must be one string of words")
-    return ComplaintLexicon(words, phrases, rules, emoji, frozenset(hashtag_words.lower().split()))
+    hashtag_words, courtesy = (
+        _word_list(path, raw, "hashtag_words"),
+        _word_list(path, raw, "courtesy"),
+    )
+    return ComplaintLexicon(words, phrases, rules, emoji, hashtag_words, courtesy)
+
+
+def _word_list(path: Path, raw: dict[str, object], section: str) -> frozenset[str]:
+    words = raw.get(section) or ""
+    if not isinstance(words, str):
+        raise ValueError(f"{path}: `{section}` must be one string of space-separated words")
+    return frozenset(words.lower().split())

@@ -45,6 +45,8 @@ def engine_for(complaints: bool, overrides: Pairs, complaint_phrases: Pairs = ()
         origins,
         emoji=defaults.emoji,
         hashtag_words=defaults.hashtag_words,
+        courtesy=defaults.courtesy,
+        brand_words=frozenset(k for k, _ in overrides),
     )
 
 

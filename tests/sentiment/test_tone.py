@@ -7,6 +7,7 @@ import pytest
 from monitor.sentiment import Scorer
 
 DEFAULTS = Scorer()
+BARE = Scorer(complaints=False)
 
 
 def fired(text: str) -> set[str]:
@@ -117,3 +118,16 @@ def test_the_but_rule_lets_a_complaint_outweigh_a_polite_opener() -> None:
 @pytest.mark.parametrize("text", ["not bad at all", "no problem", "no complaints", "can't wait!"])
 def test_negated_complaint_words_stay_non_negative(text: str) -> None:
     assert DEFAULTS.score(text).label != "negative"
+
+
+def test_courtesy_around_a_complaint_does_not_outweigh_it() -> None:
+    assert BARE.score("can't log in, please help, thanks!").label == "positive"
+    assert DEFAULTS.score("can't log in, please help, thanks!").label == "negative"
+
+
+def test_courtesy_around_a_strongly_negative_word_does_not_outweigh_it() -> None:
+    assert DEFAULTS.score("hi, the app is terrible, please help, thanks").label == "negative"
+
+
+def test_courtesy_without_a_complaint_keeps_its_valence() -> None:
+    assert DEFAULTS.score("hi, please help me pick a gift, thanks!").label == "positive"
