@@ -464,3 +464,8 @@ def test_a_brand_complaint_phrase_scores_negative() -> None:
 def test_brand_complaint_phrases_go_with_the_complaint_layer() -> None:
     scorer = Scorer(complaint_phrases={"battery drain": -2.0}, complaints=False)
     assert scorer.score("battery drain").label == "neutral"
+
+
+@pytest.mark.parametrize("text", ["where is our technician?", "where's my update"])
+def test_where_is_my_rule_fires_on_asking_after_a_reply_or_visit(text: str) -> None:
+    assert "where_is_my" in rules_fired(text)

@@ -25,9 +25,11 @@ from monitor.sentiment.tone import (
     CHASING_CUES,
     FAILURE_CUES,
     PRAISE_CUES,
+    PROMISE_CUES,
     WHY_CUES,
     acceptable_question,
     again,
+    broken_promise,
     chasing,
     sarcasm,
     why_question,
@@ -139,8 +141,14 @@ def where_is_my() -> str:
         "replacement",
         "food",
         "driver",
+        "update",
+        "reply",
+        "response",
+        "technician",
+        "engineer",
+        "callback",
     )
-    return rf"where(?:['’]?s|\s+is|\s+are|\s+the\s+hell\s+is)\s+my\s+{thing}"
+    return rf"where(?:['’]?s|\s+is|\s+are|\s+the\s+hell\s+is)\s+(?:my|our)\s+{thing}"
 
 
 def not_working() -> str:
@@ -321,7 +329,7 @@ RULES: Mapping[str, Rule] = {
     "never_arrived": Rule(
         never_arrived, (spellings("never not haven't hasn't didn't yet"), _ARRIVALS)
     ),
-    "where_is_my": Rule(where_is_my, (spellings("where where's"), spellings("my"))),
+    "where_is_my": Rule(where_is_my, (spellings("where where's"), spellings("my our"))),
     "not_working": Rule(not_working, (_NEGATIONS, _ACTIONS)),
     "cannot": Rule(
         cannot,
@@ -344,6 +352,7 @@ RULES: Mapping[str, Rule] = {
     "chasing": Rule(chasing, (CHASING_CUES,)),
     "again": Rule(again, (AGAIN_CUES,)),
     "why_question": Rule(why_question, (WHY_CUES,)),
+    "broken_promise": Rule(broken_promise, (PROMISE_CUES,)),
     "acceptable_question": Rule(
         acceptable_question, (spellings("how"), ACCEPTABLE_CUES), replaces=True
     ),

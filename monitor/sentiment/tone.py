@@ -83,7 +83,10 @@ def chasing() -> str:
         r"when\s+(?:will|can|should|do|am)\s+(?:i|we)\s+(?:(?:ever|finally|actually)\s+)?"
         r"(?:get|expect|hear|receive|be\s+(?:refunded|contacted|getting))"
     )
-    return any_of(rf"{please}\s+(?:just\s+|can\s+you\s+|could\s+you\s+)?{act}", any_news, when)
+    status = r"(?:a\s+|any\s+)?status\s+(?:on|of|update\s+on)\s+(?:my\s+|the\s+)?(?:refund|order|claim|case|complaint|repair|replacement|return)"
+    return any_of(
+        rf"{please}\s+(?:just\s+|can\s+you\s+|could\s+you\s+)?{act}", any_news, when, status
+    )
 
 
 def again() -> str:
@@ -156,6 +159,8 @@ def why_question() -> str:
         r"do\s+you\s+(?:keep|always|never|still|even)",
         r"does\s+(?:it|this)\s+(?:take|keep)",
         r"is\s+it\s+that",
+        r"(?:is|are)\s+(?:the|my|your|our|this|these|it|they)\s+(?:[\w'’]+\s+)?"
+        r"(?:down|broken|not|still|always|never|so\s+(?:slow|bad|hard|expensive|difficult))",
         r"did\s+(?:you|they|u)\s+(?:all\s+|guys\s+)?(?:take\s+away|get\s+rid|remove|stop|discontinue|"
         r"change|cancel|charge|raise|drop)",
         r"am\s+i\s+(?:being|still|getting)",
@@ -169,6 +174,17 @@ def why_question() -> str:
         apos(r"what(?:'s|\s+is)\s+up\s+with\s+(?:that|this|y'all|you)"),
         r"is\s+this\s+(?:really|seriously|for\s+real|a\s+joke|acceptable|normal)",
         r"how\s+come",
+    )
+
+
+def broken_promise() -> str:
+    """What was due did not happen: "was supposed to call me back", "should have been sent"."""
+    return any_of(
+        r"(?:was|were|am|is|are)\s+(?:supposed|meant|promised|due|told)\s+to\s+"
+        r"(?:be|have|get|receive|return|call|arrive|deliver|ship|refund|fix|contact|hear|reply|"
+        r"respond|send|come)",
+        r"should\s+(?:have|'ve|of)\s+(?:been|arrived|got|gotten|received|heard)",
+        r"promised(?=\s+(?:me\s+|us\s+)?(?:a|an|to|it|my)\s)",
     )
 
 
@@ -197,9 +213,10 @@ FAILURE_CUES = spellings(
     "being placed put left placing putting sending ruining delaying runaround run messing",
     "screwing forgetting doing",
 )
-CHASING_CUES = spellings("please pls plz kindly any when")
+CHASING_CUES = spellings("please pls plz kindly any when status")
 AGAIN_CUES = spellings(
     "time attempt call email complaint replacement visit times again twice charged double"
 )
 WHY_CUES = spellings("why how what is")
+PROMISE_CUES = spellings("supposed meant promised due told should")
 ACCEPTABLE_CUES = spellings("acceptable ok okay fair legal allowed right reasonable service")

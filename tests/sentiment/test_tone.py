@@ -131,3 +131,34 @@ def test_courtesy_around_a_strongly_negative_word_does_not_outweigh_it() -> None
 
 def test_courtesy_without_a_complaint_keeps_its_valence() -> None:
     assert DEFAULTS.score("hi, please help me pick a gift, thanks!").label == "positive"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my adjuster was supposed to return my call within two hours",
+        "the item should have been dispatched on the same day",
+        "they promised a call back and nothing",
+    ],
+)
+def test_broken_promise_rule_fires_on_what_was_due(text: str) -> None:
+    assert "broken_promise" in fired(text)
+    assert DEFAULTS.score(text).label == "negative"
+
+
+@pytest.mark.parametrize(
+    "text", ["you should have seen the view", "it is supposed to rain", "the store is due to open"]
+)
+def test_broken_promise_rule_ignores_other_expectations(text: str) -> None:
+    assert "broken_promise" not in fired(text)
+
+
+@pytest.mark.parametrize("text", ["Can I get a status on my refund?", "any status of the order"])
+def test_chasing_rule_fires_on_asking_for_a_status(text: str) -> None:
+    assert "chasing" in fired(text)
+
+
+@pytest.mark.parametrize("text", ["why are the apps down?!", "why is it so slow"])
+def test_why_question_rule_fires_on_why_something_is_broken(text: str) -> None:
+    assert "why_question" in fired(text)
+    assert DEFAULTS.score(text).label == "negative"
