@@ -263,10 +263,9 @@ class Engine:
         return ("".join([*pieces, text[done:]]) if pieces else text), analyzer
 
     def token_names(self) -> dict[str, str]:
-        """Synthetic token -> the rule name or phrase it stands for."""
+        """Rule and phrase tokens -> the rule name or phrase each stands for (one hit each)."""
         names = {token: name for name, token in self.rule_tokens.items()}
         names.update((token, phrase) for phrase, token in self.phrase_tokens.items())
-        names.update((token, emoji) for emoji, token in self.emoji_tokens.items())
         return names
 
     def hits(self, text: str) -> list[Hit]:
