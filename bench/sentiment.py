@@ -145,12 +145,12 @@ def rates(
 
 
 def cold_seconds(complaints: bool, repeat: int) -> float:
-    """Median wall time of a fresh process importing, building a Scorer and scoring the dev set."""
+    """Median CPU time of a fresh process importing, building a Scorer and scoring the dev set."""
     code = (
-        "import sys, time; t = time.perf_counter(); sys.path.insert(0, sys.argv[1]);"
+        "import sys, time; t = time.process_time(); sys.path.insert(0, sys.argv[1]);"
         "from bench.sentiment import load_complaints; from monitor.sentiment import Scorer;"
         f"s = Scorer(complaints={complaints}); [s.score(r.text) for r in load_complaints()];"
-        "print(time.perf_counter() - t)"
+        "print(time.process_time() - t)"
     )
     runs = [
         float(

@@ -191,7 +191,9 @@ class Engine:
         scan resumes where the winner ended. Each group keeps its next match until the scan
         passes its start, so a text with one hit costs one search per candidate.
         """
-        names = [n for n in (names or self._candidates(lowered)) if n != NEGATIVE]
+        if names is None:
+            names = self._candidates(lowered)
+        names = [n for n in names if n != NEGATIVE]
         if not names:
             return
         patterns = [self.patterns[name] for name in names]
