@@ -92,9 +92,9 @@ def _phrase_cue(phrase: str) -> bytes:
 class Engine:
     """VADER with one merged lexicon and its phrase and rule matchers, shared by Scorers.
 
-    A text is scanned once, by one regex holding only what its words can fire: the brand's
-    phrases first (so they win), then the rules in RULES order, then the default phrases.
-    Where two overlap, the one starting first wins.
+    A text is scanned only by the patterns its words can fire, as one alternation of them
+    would scan it: where two overlap the one starting first wins, and at the same start the
+    brand's phrases, then the rules in RULES order, then the default phrases.
     """
 
     def __init__(
@@ -129,7 +129,7 @@ class Engine:
         for phrase in phrases:
             self.cue_groups.setdefault(_phrase_cue(phrase), set()).add(PHRASE)
         # Strongly negative words also mark a text as a complaint (see ``reading``).
-        for word, valence in {**base.lexicon, **lexicon}.items():
+        for word, valence in {**base.lexicon, **lexicon}.items() if courtesy and rules else ():
             if valence <= _NEGATIVE_WORD and word.isascii() and word.isalpha():
                 self.cue_groups.setdefault(word.encode(), set()).add(NEGATIVE)
         self.cue_words = frozenset(self.cue_groups)
@@ -170,6 +170,8 @@ class Engine:
 
     def _candidates(self, lowered: str) -> list[str]:
         names = [BRAND] if BRAND in self.sources else []
+        if not self.cue_words:
+            return names
         cued = self.cue_words.intersection(cue_words(lowered))
         if cued:
             candidates: set[str] = set()
