@@ -1,4 +1,4 @@
-"""Tests for monitor/sentiment/: VADER plus the customer-service complaint layer."""
+"""Tests for monitor/sentiment/ (scorer, rules, lexicon): VADER plus the complaint layer."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from monitor.sentiment import COMPLAINTS_FILE, RULES, Scorer, load_complaints
 from monitor.sentiment.engine import _bounded
 from monitor.sentiment.scorer import base_analyzer, engine_for
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 TWEETS = FIXTURES / "sentiment" / "tweets_GroundTruth.txt"
 AMAZON = FIXTURES / "sentiment" / "amazonReviewSnippets_GroundTruth.txt"
 COMPLAINTS = FIXTURES / "complaints" / "complaints_dev.tsv"
