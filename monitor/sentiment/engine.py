@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from monitor.sentiment.fragments import any_of, cue_words, spellings
+from monitor.sentiment.hashtags import HashtagSegmenter
 from monitor.sentiment.lexicon import normal
 from monitor.sentiment.rules import RULES
 from monitor.sentiment.vader import Vader
@@ -21,6 +22,9 @@ from monitor.sentiment.vader import Vader
 # prefix no English word has, so real text cannot collide with them.
 _RULE_TOKEN = "cxqrule{}"
 _PHRASE_TOKEN = "cxqphrase{}"
+_EMOJI_TOKEN = "cxqemoji{}"
+# Two words joined by a slash, not part of a URL or a path.
+_SLASHED = re.compile(r"(?<![\w./:])([A-Za-z]{2,})/([A-Za-z]{2,})(?![\w/])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +75,8 @@ def _bounded(source: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w'’]){source}(?![\w'’])")
 
 
-BRAND, PHRASE = "brand_phrase", "phrase"
+BRAND, PHRASE, NEGATIVE = "brand_phrase", "phrase", "negative_word"
+_NEGATIVE_WORD = -1.5
 # Too common to gate a phrase on: a phrase is cued by its longest word not in this list.
 _COMMON = spellings(
     "a an and are been customer for goes having i is it me my never no not of on out please",
@@ -87,9 +92,9 @@ def _phrase_cue(phrase: str) -> bytes:
 class Engine:
     """VADER with one merged lexicon and its phrase and rule matchers, shared by Scorers.
 
-    A text is scanned once, by one regex holding only what its words can fire: the brand's
-    phrases first (so they win), then the rules in RULES order, then the default phrases.
-    Where two overlap, the one starting first wins.
+    A text is scanned only by the patterns its words can fire, as one alternation of them
+    would scan it: where two overlap the one starting first wins, and at the same start the
+    brand's phrases, then the rules in RULES order, then the default phrases.
     """
 
     def __init__(
@@ -100,6 +105,10 @@ class Engine:
         brand_phrases: Mapping[str, float],
         rules: Mapping[str, float],
         origins: Mapping[str, str] | None = None,
+        emoji: Mapping[str, float] | None = None,
+        hashtag_words: frozenset[str] = frozenset(),
+        courtesy: frozenset[str] = frozenset(),
+        brand_words: frozenset[str] = frozenset(),
     ) -> None:
         # Where each word or phrase of the layer and the brand came from, to explain a score.
         self.origins: Mapping[str, str] = origins or {}
@@ -119,6 +128,10 @@ class Engine:
                 self.cue_groups.setdefault(word, set()).add(name)
         for phrase in phrases:
             self.cue_groups.setdefault(_phrase_cue(phrase), set()).add(PHRASE)
+        # Strongly negative words also mark a text as a complaint (see ``reading``).
+        for word, valence in {**base.lexicon, **lexicon}.items() if courtesy and rules else ():
+            if valence <= _NEGATIVE_WORD and word.isascii() and word.isalpha():
+                self.cue_groups.setdefault(word.encode(), set()).add(NEGATIVE)
         self.cue_words = frozenset(self.cue_groups)
         self.rank = {name: i for i, name in enumerate([BRAND, *self.rules, PHRASE])}
         self.sources: dict[str, str] = {name: rule.source() for name, rule in self.rules.items()}
@@ -127,14 +140,27 @@ class Engine:
         if phrases:
             self.sources[PHRASE] = _trie_regex(phrases)
         self.patterns = {name: _bounded(source) for name, source in self.sources.items()}
+        # VADER turns each emoji into its description; ours become one token with a valence.
+        self.emoji_tokens = {e: _EMOJI_TOKEN.format(i) for i, e in enumerate(sorted(emoji or {}))}
+        merged.update((self.emoji_tokens[e], v) for e, v in (emoji or {}).items())
+        self.segmenter = HashtagSegmenter(merged, hashtag_words) if hashtag_words else None
         rule_valences = {self.rule_tokens[n]: v for n, v in rules.items()}
         self.analyzer = base
         if merged != base.lexicon or rule_valences:
-            # A shallow copy: the emoji table and the lexicon file text stay shared.
+            # A shallow copy: the lexicon file text stays shared.
             self.analyzer = Vader.__new__(Vader)
             self.analyzer.__dict__.update(base.__dict__)
             self.analyzer.lexicon = merged
             self.analyzer.rule_valences = rule_valences
+            if self.emoji_tokens:
+                self.analyzer.emojis = {**base.emojis, **self.emoji_tokens}
+        self.complaint_analyzer = self.analyzer
+        if courtesy and rules:
+            self.complaint_analyzer = Vader.__new__(Vader)
+            self.complaint_analyzer.__dict__.update(self.analyzer.__dict__)
+            self.complaint_analyzer.lexicon = {
+                k: v for k, v in merged.items() if k not in courtesy or k in brand_words
+            }
 
     def combined(self) -> re.Pattern[str]:
         """Every group in one regex: what the gated scan in ``_matches`` must find, ungated."""
@@ -144,24 +170,32 @@ class Engine:
 
     def _candidates(self, lowered: str) -> list[str]:
         names = [BRAND] if BRAND in self.sources else []
+        if not self.cue_words:
+            return names
         cued = self.cue_words.intersection(cue_words(lowered))
         if cued:
             candidates: set[str] = set()
             for word in cued:
                 candidates |= self.cue_groups[word]
-            for name in sorted(candidates, key=self.rank.__getitem__):
+            for name in sorted(candidates - {NEGATIVE}, key=self.rank.__getitem__):
                 if name == PHRASE or self.rules[name].may_fire(cued):
                     names.append(name)
+            if NEGATIVE in candidates:
+                names.append(NEGATIVE)
         return names
 
-    def _matches(self, lowered: str) -> Iterator[tuple[str, re.Match[str]]]:
+    def _matches(
+        self, lowered: str, names: list[str] | None = None
+    ) -> Iterator[tuple[str, re.Match[str]]]:
         """(group, match) left to right, as one alternation of the candidates would find them.
 
         At each point the leftmost match wins and, at the same start, the earlier group; the
         scan resumes where the winner ended. Each group keeps its next match until the scan
         passes its start, so a text with one hit costs one search per candidate.
         """
-        names = self._candidates(lowered)
+        if names is None:
+            names = self._candidates(lowered)
+        names = [n for n in names if n != NEGATIVE]
         if not names:
             return
         patterns = [self.patterns[name] for name in names]
@@ -179,6 +213,14 @@ class Engine:
             yield names[best], winner
             pos = max(winner.end(), winner.start() + 1)
 
+    def _split_words(self, text: str) -> str:
+        """Hashtags split into words; "rude/slow" split, since VADER splits on spaces only."""
+        if self.segmenter is None:
+            return text
+        if "#" in text:
+            text = self.segmenter.split_all(text)
+        return _SLASHED.sub(r"\1 / \2", text) if "/" in text else text
+
     @staticmethod
     def _lowered(text: str) -> tuple[str, str]:
         lowered = text.lower()
@@ -187,34 +229,51 @@ class Engine:
         return (text if len(lowered) == len(text) else lowered), lowered
 
     def polarity(self, text: str) -> dict[str, float]:
-        return self.analyzer.polarity_scores(self.rewrite(text))
+        rewritten, analyzer = self.reading(text)
+        return analyzer.polarity_scores(rewritten)
 
     def rewrite(self, text: str) -> str:
         """The text VADER reads: rule tokens inserted, phrases swapped for their tokens."""
-        text, lowered = self._lowered(text)
+        return self.reading(text)[0]
+
+    def reading(self, text: str) -> tuple[str, Vader]:
+        """The text VADER reads, and the analyzer that reads it.
+
+        Once a rule, a negative phrase or a strongly negative word has found a complaint, the
+        courtesy around it ("thanks", "please help", "hi") is politeness, not praise: such a
+        text is read without those words.
+        """
+        text, lowered = self._lowered(self._split_words(text))
         pieces: list[str] = []
         done = 0
-        for name, m in self._matches(lowered):
+        names = self._candidates(lowered)
+        analyzer = self.complaint_analyzer if NEGATIVE in names else self.analyzer
+        for name, m in self._matches(lowered, names):
             start, end = m.span()
             if name in (BRAND, PHRASE):
                 token, resume = self.phrase_tokens[normal(m.group())], end
+                if self.analyzer.lexicon[token] < 0:
+                    analyzer = self.complaint_analyzer
             else:
-                # A rule adds its token and keeps the words, so VADER still reads them.
-                token, resume = self.rule_tokens[name], start
+                # A rule adds its token and keeps the words, so VADER still reads them, unless
+                # the words are what the rule corrects (sarcastic praise).
+                token = self.rule_tokens[name]
+                resume = end if self.rules[name].replaces else start
+                analyzer = self.complaint_analyzer
             # An all-caps complaint ("NEVER GOT A CALL BACK") keeps VADER's caps emphasis.
             token = token.upper() if text[start:end].isupper() else token
             pieces += [text[done:start], f" {token} "]
             done = resume
-        return "".join([*pieces, text[done:]]) if pieces else text
+        return ("".join([*pieces, text[done:]]) if pieces else text), analyzer
 
     def token_names(self) -> dict[str, str]:
-        """Synthetic token -> the rule name or phrase it stands for."""
+        """Rule and phrase tokens -> the rule name or phrase each stands for (one hit each)."""
         names = {token: name for name, token in self.rule_tokens.items()}
         names.update((token, phrase) for phrase, token in self.phrase_tokens.items())
         return names
 
     def hits(self, text: str) -> list[Hit]:
-        text, lowered = self._lowered(text)
+        text, lowered = self._lowered(self._split_words(text))
         found = []
         for name, m in self._matches(lowered):
             if name in (BRAND, PHRASE):

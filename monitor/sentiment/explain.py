@@ -19,7 +19,7 @@ from monitor.sentiment.scorer import Scorer
 class Effect:
     """One word, rule or phrase that moved the score, and by how much (VADER's -4..+4 scale)."""
 
-    kind: str  # "word", "rule" or "phrase"
+    kind: str  # "word", "rule", "phrase" or "emoji"
     name: str  # the word, the rule's name, or the phrase
     text: str  # the words of the text it stands for
     valence: float
@@ -41,16 +41,23 @@ class Explanation:
 def explain(scorer: Scorer, text: str) -> Explanation:
     engine = scorer.engine
     tokens = engine.token_names()
+    emoji = {token: e for e, token in engine.emoji_tokens.items()}
     hits = iter(engine.hits(text))
     effects = []
-    for word, valence in engine.analyzer.word_valences(engine.rewrite(text)):
+    rewritten, analyzer = engine.reading(text)
+    for word, valence in analyzer.word_valences(rewritten):
         name = tokens.get(word.lower())
-        if name is not None:
+        if word.lower() in emoji:
+            effects.append(
+                Effect("emoji", emoji[word.lower()], word, float(valence), "complaints.yaml")
+            )
+        elif name is not None:
             # Tokens stand in the text in the order their hits were found, one each.
-            hit = next(hits)
+            hit = next(hits, None)
             kind = "rule" if name in engine.rule_tokens else "phrase"
             source = engine.origins.get(name, "complaints.yaml")
-            effects.append(Effect(kind, name, hit.text, float(valence), source))
+            matched = hit.text if hit is not None else name
+            effects.append(Effect(kind, name, matched, float(valence), source))
         elif valence:
             source = engine.origins.get(word.lower(), "VADER")
             effects.append(Effect("word", word.lower(), word, float(valence), source))
@@ -78,7 +85,7 @@ def render(explanation: Explanation) -> str:
         lines.append("moved by:")
         for effect in e.effects:
             what = f"{effect.kind} {effect.name}"
-            if effect.kind != "word":
+            if effect.kind in ("rule", "phrase"):
                 what += f' ("{effect.text}")'
             lines.append(f"  {effect.valence:+6.2f}  {for_terminal(what)}  [{effect.source}]")
     else:

@@ -5,6 +5,9 @@ Every source here is matched against lower-cased text, so it is written in lower
 
 from __future__ import annotations
 
+from collections.abc import Callable, Set
+from dataclasses import dataclass
+
 
 def any_of(*alternatives: str) -> str:
     return "(?:" + "|".join(alternatives) + ")"
@@ -32,6 +35,7 @@ UNIT = r"(?:min(?:ute)?s?|hours?|hrs?|days?|weeks?|months?)"
 APPROX = r"(?:(?:over|more\s+than|almost|nearly|about|around|like|at\s+least|another)\s+)?"
 DURATION = any_of(
     rf"{APPROX}{NUMBER}[\s-]*{UNIT}",
+    rf"another\s+{UNIT}",
     r"(?:hours|days|weeks|ages|forever|an\s+eternity)",
 )
 WAIT = any_of(
@@ -88,6 +92,8 @@ SERVICE_VERB = any_of(
     "email",
     "resolve",
     r"sort\s+(?:it|this|out)",
+    "find",
+    r"get\s+(?:it|this|that|them|the\s+\w+)\s+(?:to\s+)?(?:work|working|on|back|fixed|sorted)",
 )
 NO_REPLY_NOUN = any_of(
     "reply",
@@ -121,3 +127,22 @@ def spellings(*lines: str) -> frozenset[bytes]:
     for word in " ".join(lines).split():
         out |= {word.split("'")[0].encode(), word.replace("'", "").encode()}
     return frozenset(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A phrase rule: its regex, and the cue words any text it can match contains.
+
+    A rule joins a text's scan only if the text has a word from every cue group, so most
+    texts skip most rules (and many skip the scan). Cues must be necessary: a form of the
+    rule without one of its cues is silently never matched.
+    """
+
+    source: Callable[[], str]
+    cues: tuple[frozenset[bytes], ...]
+    # The token replaces the words matched instead of standing before them: for praise that
+    # is sarcasm ("great job losing my parcel"), the praise must not count.
+    replaces: bool = False
+
+    def may_fire(self, words: Set[bytes]) -> bool:
+        return all(not words.isdisjoint(group) for group in self.cues)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -22,6 +22,9 @@ class ComplaintLexicon:
     words: Mapping[str, float]
     phrases: Mapping[str, float]
     rules: Mapping[str, float]
+    emoji: Mapping[str, float] = field(default_factory=dict)
+    hashtag_words: frozenset[str] = frozenset()
+    courtesy: frozenset[str] = frozenset()
 
 
 def _valences(path: Path, section: str, raw: object) -> dict[str, float]:
@@ -57,4 +60,18 @@ def load_complaints(path: Path = COMPLAINTS_FILE) -> ComplaintLexicon:
     if unknown := sorted(set(rules) - set(RULES)):
         known = ", ".join(RULES)
         raise ValueError(f"{path}: rules.{unknown[0]}: no such rule; the rules are {known}")
-    return ComplaintLexicon(words=words, phrases=phrases, rules=rules)
+    emoji = _valences(path, "emoji", raw.get("emoji"))
+    if bad := [e for e in emoji if e.isascii()]:
+        raise ValueError(f"{path}: emoji.{bad[0]}: not an emoji; put words under `words`")
+    hashtag_words, courtesy = (
+        _word_list(path, raw, "hashtag_words"),
+        _word_list(path, raw, "courtesy"),
+    )
+    return ComplaintLexicon(words, phrases, rules, emoji, hashtag_words, courtesy)
+
+
+def _word_list(path: Path, raw: dict[str, object], section: str) -> frozenset[str]:
+    words = raw.get(section) or ""
+    if not isinstance(words, str):
+        raise ValueError(f"{path}: `{section}` must be one string of space-separated words")
+    return frozenset(words.lower().split())

@@ -6,8 +6,7 @@ are kept small and separate so each can be tested alone with texts that must and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Set
-from dataclasses import dataclass
+from collections.abc import Mapping
 
 from monitor.sentiment.fragments import (
     DURATION,
@@ -15,9 +14,25 @@ from monitor.sentiment.fragments import (
     NO_REPLY_NOUN,
     SERVICE_VERB,
     WAIT,
+    Rule,
     any_of,
     neg_any,
     spellings,
+)
+from monitor.sentiment.tone import (
+    ACCEPTABLE_CUES,
+    AGAIN_CUES,
+    CHASING_CUES,
+    FAILURE_CUES,
+    PRAISE_CUES,
+    PROMISE_CUES,
+    WHY_CUES,
+    acceptable_question,
+    again,
+    broken_promise,
+    chasing,
+    sarcasm,
+    why_question,
 )
 
 
@@ -39,7 +54,12 @@ def waiting() -> str:
         r"late\s+by",
     )
     stuck_for = rf"{stuck_state}[\"'”]?\s+(?:for\s+|since\s+)?{DURATION}"
-    return any_of(wait_then_duration, duration_then_wait, stuck_for)
+    day = any_of(
+        "monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|last\\s+\\w+",
+        r"this\s+(?:morning|week|month)|early\s+\w+|\d{1,2}(?:[:./]\d{1,2})*(?:\s*[ap]m)?",
+    )
+    wait_since = rf"{WAIT}\s+(?:here\s+|now\s+|patiently\s+)?since\s+{day}"
+    return any_of(wait_then_duration, duration_then_wait, stuck_for, wait_since)
 
 
 def still_no() -> str:
@@ -93,6 +113,7 @@ def never_arrived() -> str:
         r"(?:got|gotten)\s+(?:my|a|any|the|it|them|back)",
         r"came(?:\s+back)?",
         r"(?:show|showed|shown|turn|turned)\s+up",
+        r"showed(?!\s+(?:me|us|him|her|them|how|that|what))",
         "appeared",
         r"(?:been\s+)?(?:delivered|shipped|dispatched|despatched|refunded|credited)",
         r"heard\s+(?:back|anything|a\s+thing|from)",
@@ -120,8 +141,14 @@ def where_is_my() -> str:
         "replacement",
         "food",
         "driver",
+        "update",
+        "reply",
+        "response",
+        "technician",
+        "engineer",
+        "callback",
     )
-    return rf"where(?:['’]?s|\s+is|\s+are|\s+the\s+hell\s+is)\s+my\s+{thing}"
+    return rf"where(?:['’]?s|\s+is|\s+are|\s+the\s+hell\s+is)\s+(?:my|our)\s+{thing}"
 
 
 def not_working() -> str:
@@ -262,22 +289,6 @@ def days_no_reply() -> str:
 # Cue words are runs of ASCII letters ("30mins" gives "mins", "can't" gives "can" and "t"),
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """A phrase rule: its regex, and the cue words any text it can match contains.
-
-    A rule joins a text's scan only if the text has a word from every cue group, so most
-    texts skip most rules (and many skip the scan). Cues must be necessary: a form of the
-    rule without one of its cues is silently never matched.
-    """
-
-    source: Callable[[], str]
-    cues: tuple[frozenset[bytes], ...]
-
-    def may_fire(self, words: Set[bytes]) -> bool:
-        return all(not words.isdisjoint(group) for group in self.cues)
-
-
 _UNITS = spellings(
     "min mins minute minutes hour hours hr hrs day days week weeks month months",
     "ages forever eternity",
@@ -303,7 +314,7 @@ _SERVICE_VERBS = spellings(
     "log login logon sign signin signon signup connect access load open stream download install update upgrade pay check",
     "checkout cancel unsubscribe reset recover contact reach get print redeem activate verify",
     "submit sync track use return order place turn watch send receive view add fix repair",
-    "resolve sort call dm message email",
+    "resolve sort call dm message email find",
 )
 _REPLIES = spellings(
     "reply replies response responses answer call callback follow followup word update news contact",
@@ -312,13 +323,13 @@ _REPLIES = spellings(
 )
 
 RULES: Mapping[str, Rule] = {
-    "waiting": Rule(waiting, (_UNITS,)),
+    "waiting": Rule(waiting, (_UNITS | spellings("since"),)),
     "days_no_reply": Rule(days_no_reply, (_UNITS, spellings("no nothing not"))),
     "still_no": Rule(still_no, (spellings("still"),)),
     "never_arrived": Rule(
         never_arrived, (spellings("never not haven't hasn't didn't yet"), _ARRIVALS)
     ),
-    "where_is_my": Rule(where_is_my, (spellings("where where's"), spellings("my"))),
+    "where_is_my": Rule(where_is_my, (spellings("where where's"), spellings("my our"))),
     "not_working": Rule(not_working, (_NEGATIONS, _ACTIONS)),
     "cannot": Rule(
         cannot,
@@ -336,5 +347,13 @@ RULES: Mapping[str, Rule] = {
             ),
             _REPLIES,
         ),
+    ),
+    "sarcasm": Rule(sarcasm, (PRAISE_CUES, FAILURE_CUES), replaces=True),
+    "chasing": Rule(chasing, (CHASING_CUES,)),
+    "again": Rule(again, (AGAIN_CUES,)),
+    "why_question": Rule(why_question, (WHY_CUES,)),
+    "broken_promise": Rule(broken_promise, (PROMISE_CUES,)),
+    "acceptable_question": Rule(
+        acceptable_question, (spellings("how"), ACCEPTABLE_CUES), replaces=True
     ),
 }

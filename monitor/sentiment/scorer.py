@@ -36,7 +36,18 @@ def engine_for(complaints: bool, overrides: Pairs, complaint_phrases: Pairs = ()
     origins = dict.fromkeys([*defaults.words, *defaults.phrases], "complaints.yaml")
     origins.update(dict.fromkeys(added, "brand complaint_phrases"))
     origins.update((k, "brand lexicon") for k, _ in overrides)
-    return Engine(base_analyzer(), words, phrases, brand_phrases, defaults.rules, origins)
+    return Engine(
+        base_analyzer(),
+        words,
+        phrases,
+        brand_phrases,
+        defaults.rules,
+        origins,
+        emoji=defaults.emoji,
+        hashtag_words=defaults.hashtag_words,
+        courtesy=defaults.courtesy,
+        brand_words=frozenset(k for k, _ in overrides),
+    )
 
 
 def _pairs(valences: Mapping[str, float] | None) -> Pairs:

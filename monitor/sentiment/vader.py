@@ -19,14 +19,20 @@ from vaderSentiment.vaderSentiment import (
     BOOSTER_DICT,
     C_INCR,
     N_SCALAR,
+    NEGATE,
     SPECIAL_CASES,
     SentimentIntensityAnalyzer,
     SentiText,
-    negated,
     scalar_inc_dec,
 )
 
 Sentiment = float | int  # VADER keeps a plain 0 for words it does not score
+_NEGATE = frozenset(NEGATE)
+
+
+def _negated(word: str) -> bool:
+    """VADER's ``negated([word])`` for one lower-cased word, without its list scan per call."""
+    return word in _NEGATE or "n't" in word
 
 
 class Vader(SentimentIntensityAnalyzer):
@@ -143,7 +149,7 @@ def _negation_check(valence: float, lowered: list[str], start_i: int, i: int) ->
             return valence * 1.25
         if lowered[i - 3] == "without" and "doubt" in (lowered[i - 2], lowered[i - 1]):
             return valence
-    return valence * N_SCALAR if negated([before]) else valence
+    return valence * N_SCALAR if _negated(before) else valence
 
 
 def _special_idioms_check(valence: float, lowered: list[str], i: int) -> float:

@@ -78,3 +78,11 @@ def test_score_command_names_the_brands_when_one_is_unknown(tmp_path: Path) -> N
     result = CliRunner().invoke(main, ["-c", str(config), "score", "--brand", "acme2", "hi"])
     assert result.exit_code != 0
     assert "the brands are Acme" in result.output
+
+
+def test_explain_lists_an_emoji_from_the_valence_table() -> None:
+    effects = explain(Scorer(), "thanks for nothing 😡").effects
+    assert [(e.kind, e.name) for e in effects] == [
+        ("phrase", "thanks for nothing"),
+        ("emoji", "😡"),
+    ]

@@ -1,4 +1,4 @@
-"""Tests for monitor/sentiment/: VADER plus the customer-service complaint layer."""
+"""Tests for monitor/sentiment/ (scorer, rules, lexicon): VADER plus the complaint layer."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from monitor.sentiment import COMPLAINTS_FILE, RULES, Scorer, load_complaints
 from monitor.sentiment.engine import _bounded
 from monitor.sentiment.scorer import base_analyzer, engine_for
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 TWEETS = FIXTURES / "sentiment" / "tweets_GroundTruth.txt"
 AMAZON = FIXTURES / "sentiment" / "amazonReviewSnippets_GroundTruth.txt"
 COMPLAINTS = FIXTURES / "complaints" / "complaints_dev.tsv"
@@ -464,3 +464,8 @@ def test_a_brand_complaint_phrase_scores_negative() -> None:
 def test_brand_complaint_phrases_go_with_the_complaint_layer() -> None:
     scorer = Scorer(complaint_phrases={"battery drain": -2.0}, complaints=False)
     assert scorer.score("battery drain").label == "neutral"
+
+
+@pytest.mark.parametrize("text", ["where is our technician?", "where's my update"])
+def test_where_is_my_rule_fires_on_asking_after_a_reply_or_visit(text: str) -> None:
+    assert "where_is_my" in rules_fired(text)
