@@ -107,16 +107,21 @@ class Adapter(BaseChannel[Settings]):
         response = self.http.request("GET", url, headers=headers)
         if response.status_code == 304:
             return None
+        # The response's headers tell feedparser the content type and charset (a Big5 feed
+        # says so there); without them a well-formed feed is flagged NonXMLContentType.
+        headers = {k.lower(): v for k, v in response.headers.items()}
         try:
             parsed = feedparser.parse(
                 without_surrogate_refs(response.content),
-                response_headers={"content-location": url},
+                response_headers=headers | {"content-location": url},
             )
         except Exception as exc:  # feedparser has more ways to fail than it documents
             raise ChannelError(
                 f"{NAME}: {redact_url(url)} could not be parsed ({type(exc).__name__})"
             ) from None
-        if not parsed.entries and parsed.get("bozo"):
+        # A feed with no entries is healthy if it is a feed at all (a Google Alert with no
+        # results yet); only a body feedparser cannot recognise as RSS/Atom is broken.
+        if not parsed.entries and parsed.get("bozo") and not parsed.get("version"):
             problem = type(parsed.get("bozo_exception")).__name__
             raise ChannelError(
                 f"{NAME}: {redact_url(url)} is not a readable RSS/Atom feed ({problem})"
@@ -183,12 +188,17 @@ def parse_entry(entry: Any, feed_url: str, feed_title: str, now: datetime) -> Me
     summary = html_to_text(entry.get("summary", "") or "")
     text = "\n\n".join(p for p in (title, summary) if p)
     link = real_link(entry.get("link", "") or "")
-    if not text or not (entry.get("id") or link):
+    if not text:
         return None
     native = entry.get("id") or link
-    # Feeds may number their own items 1, 2, 3: qualify ids that are not globally unique.
-    if ":" not in native and "/" not in native:
-        native = hashlib.sha1(f"{feed_url}#{native}".encode()).hexdigest()
+    if not native:
+        # Neither id nor link: what the entry says is its identity, so every poll that reads
+        # it again names it the same and the store keeps it once.
+        date = entry.get("published") or entry.get("updated") or ""
+        native = _digest(feed_url, title, date, text)
+    elif ":" not in native and "/" not in native:
+        # Feeds may number their own items 1, 2, 3: qualify ids that are not globally unique.
+        native = _digest(f"{feed_url}#{native}")
     return Mention(
         channel=NAME,
         native_id=native,
@@ -198,3 +208,7 @@ def parse_entry(entry: Any, feed_url: str, feed_title: str, now: datetime) -> Me
         created_at=_entry_time(entry) or now,
         lang=(entry.get("language") or None),
     )
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha1("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
