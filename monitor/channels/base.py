@@ -108,14 +108,26 @@ class BaseChannel(Generic[S]):
     def __init__(self, settings: S, http: HttpClient) -> None:
         self.settings = settings
         self.http = http
+        self._poll_at: datetime | None = None
 
-    def begin_poll(self, cursor: str | None) -> dict[str, Any]:
-        """A fresh request budget, and the saved state (empty, so a backfill, if damaged)."""
-        self.http.begin_poll()
+    def begin_poll(self, cursor: str | None, now: datetime | None = None) -> dict[str, Any]:
+        """A fresh request budget, and the saved state (empty, so a backfill, if damaged).
+
+        An adapter that answers `more=True` passes `now`: a fetch with the same `now` continues
+        that poll, and spends what is left of its budget instead of starting a new one.
+        """
+        if now is None or now != self._poll_at:
+            self.http.begin_poll()
+        self._poll_at = now
         return load_cursor(cursor, self.name)
 
     def result(
-        self, haul: Haul, state: Mapping[str, Any], warnings: Iterable[str] = ()
+        self,
+        haul: Haul,
+        state: Mapping[str, Any],
+        warnings: Iterable[str] = (),
+        *,
+        more: bool = False,
     ) -> FetchResult:
         return FetchResult(
             mentions=tuple(haul.mentions.values()),
@@ -123,6 +135,7 @@ class BaseChannel(Generic[S]):
             skipped=haul.skipped,
             requests=self.http.requests,
             warnings=tuple(warnings),
+            more=more,
         )
 
     def close(self) -> None:
