@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -48,6 +49,7 @@ __all__ = [
     "parse_json",
     "parse_safely",
     "parse_time",
+    "quoted_terms",
     "redact_text",
     "redact_url",
     "retry_after_seconds",
@@ -179,6 +181,18 @@ def search_terms(terms: tuple[str, ...]) -> list[str]:
         if bare:
             queries.append(f'"{bare}"' if " " in bare else bare)
     return queries
+
+
+def quoted_terms(channel: str, terms: tuple[str, ...], bare: re.Pattern[str]) -> list[str]:
+    """A brand's terms for a search operator: each once, quoted unless it matches `bare`."""
+    parts: list[str] = []
+    for term in terms:
+        word = term.strip().strip('"').replace('"', "").strip()
+        if word:
+            parts.append(word if bare.match(word) else f'"{word}"')
+    if not parts:
+        raise ChannelError(f"{channel}: the brand has no search terms; add some under its terms")
+    return list(dict.fromkeys(parts))
 
 
 def time_or_none(value: Any) -> datetime | None:
