@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -50,24 +51,28 @@ class SlowServer:
                 return
 
 
+@contextmanager
+def serving(every: float, drip: bytes) -> Iterator[SlowServer]:
+    server = SlowServer(every, drip)
+    server.thread.start()
+    try:
+        yield server
+    finally:
+        server.stop.set()
+        server.thread.join()
+        server.listener.close()
+
+
 @pytest.fixture
 def dripping() -> Iterator[SlowServer]:
-    server = SlowServer(every=0.05, drip=b" ")
-    server.thread.start()
-    yield server
-    server.stop.set()
-    server.thread.join()
-    server.listener.close()
+    with serving(every=0.05, drip=b" ") as server:
+        yield server
 
 
 @pytest.fixture
 def silent() -> Iterator[SlowServer]:
-    server = SlowServer(every=3600, drip=b"")
-    server.thread.start()
-    yield server
-    server.stop.set()
-    server.thread.join()
-    server.listener.close()
+    with serving(every=3600, drip=b"") as server:
+        yield server
 
 
 def test_a_server_dripping_bytes_is_cut_off_at_the_deadline(dripping: SlowServer) -> None:
