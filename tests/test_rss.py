@@ -254,3 +254,13 @@ def test_entities_are_decoded_once_so_text_showing_an_entity_keeps_it(
     result = make_adapter(httpserver, "/tc").fetch(QUERY, None, NOW)
     (post,) = [m for m in result.mentions if m.native_id == "tag:trottercashion.com,2008-12-11:44"]
     assert "iphonerails-1229006573528763-1&#38;stripped_title=" in post.text
+
+
+def test_feeds_differing_only_in_query_string_fail_separately(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/alerts").respond_with_data("no", status=404)
+    httpserver.expect_request("/ok").respond_with_data(feed_bytes("FeedjiraBlog.xml"))
+    adapter = make_adapter(httpserver, "/alerts?id=1", "/alerts?id=2", "/ok")
+    result = adapter.fetch(QUERY, None, NOW)
+    assert len(result.warnings) == 2
+    failing = [v for v in json.loads(result.cursor or "").values() if "failing_since" in v]
+    assert len(failing) == 2

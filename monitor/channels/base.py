@@ -227,11 +227,12 @@ def feed_failures(
     total: int,
     since: Mapping[str, Any],
     now: datetime,
+    label: Callable[[str], str] = str,
 ) -> tuple[list[str], dict[str, str]]:
     """Feeds (feeds, sites, instances) that failed this poll -> one warning each, and since when.
 
-    `failed` maps a feed's label (never a secret) to its error; `since` is the cursor's saved
-    `failing_since`. When every one of the `total` feeds failed the source is down, not
+    `failed` maps a feed to its error, `since` to the cursor's saved `failing_since`; messages
+    name each feed by `label(feed)`, which must hold no secret. When every one of the `total` feeds failed the source is down, not
     degraded: that fails the poll, so it is recorded, shown and backed off like any failure.
     """
     if failed and len(failed) >= total:
@@ -242,14 +243,14 @@ def feed_failures(
         kind = kinds.pop() if len(kinds) == 1 else ChannelError
         raise kind(
             f"{channel}: all {total} failed: "
-            + "; ".join(f"{f}: {_own(channel, e)}" for f, e in failed.items())
+            + "; ".join(f"{label(f)}: {_own(channel, e)}" for f, e in failed.items())
         )
     failing_since = {}
     for feed in failed:
         saved = since.get(feed)
         failing_since[feed] = saved if isinstance(saved, str) else now.isoformat()
     warnings = [
-        f"{channel}: {feed} failing since {failing_since[feed]}: {_own(channel, error)}"
+        f"{channel}: {label(feed)} failing since {failing_since[feed]}: {_own(channel, error)}"
         for feed, error in failed.items()
     ]
     return warnings, failing_since

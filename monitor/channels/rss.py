@@ -86,11 +86,10 @@ class Adapter(BaseChannel[Settings]):
                 state[url] = new_state
             elif "failing_since" in previous:
                 state[url] = {k: v for k, v in previous.items() if k != "failing_since"}
-        since = {redact_url(u): state.get(u, {}).get("failing_since") for u in failed}
-        failures = {redact_url(u): error for u, error in failed.items()}
-        problems, failing_since = feed_failures(NAME, failures, len(urls), since, now)
-        for url in failed:
-            state[url] = state.get(url, {}) | {"failing_since": failing_since[redact_url(url)]}
+        since = {u: state.get(u, {}).get("failing_since") for u in failed}
+        problems, failing_since = feed_failures(NAME, failed, len(urls), since, now, redact_url)
+        for url, when in failing_since.items():
+            state[url] = state.get(url, {}) | {"failing_since": when}
         return self.result(haul, state, [*problems, *warnings])
 
     def _fetch_feed(
