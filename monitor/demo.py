@@ -110,7 +110,8 @@ def algolia_search(
         "hits": found[page * per_page : (page + 1) * per_page],
         "nbHits": len(found),
         "page": page,
-        "nbPages": (len(found) + per_page - 1) // per_page,
+        # hitsPerPage=0 asks only for nbHits, as Algolia allows.
+        "nbPages": (len(found) + per_page - 1) // per_page if per_page else 0,
         "hitsPerPage": per_page,
         "processingTimeMS": 1,
         "query": " ".join(words),

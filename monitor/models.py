@@ -69,6 +69,9 @@ class FetchResult:
     requests: int = 0
     # Problems that did not fail the whole poll (one of several feeds down); shown in status.
     warnings: tuple[str, ...] = ()
+    # The source has more for this poll: save this result, then fetch again from its cursor
+    # with the same `now` (a long backfill is saved piece by piece).
+    more: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -113,17 +113,29 @@ class Poller:
             )
         try:
             cursor = self.store.get_cursor(brand, channel)
-            result = adapter.fetch(Query(brand, pipeline.brand.terms), cursor, now)
-            scored = pipeline.process(result.mentions)
-            stored = self.store.save_poll(
-                brand,
-                channel,
-                scored,
-                result.cursor,
-                result.skipped,
-                now,
-                warning="; ".join(result.warnings) or None,
-            )
+            fetched = matched = stored = skipped = 0
+            negatives = False
+            while True:
+                # An adapter with more for this poll (a long backfill) hands it over in pieces;
+                # each is saved with its cursor before the next is fetched.
+                result = adapter.fetch(Query(brand, pipeline.brand.terms), cursor, now)
+                scored = pipeline.process(result.mentions)
+                stored += self.store.save_poll(
+                    brand,
+                    channel,
+                    scored,
+                    result.cursor,
+                    result.skipped,
+                    now,
+                    warning="; ".join(result.warnings) or None,
+                )
+                fetched += len(result.mentions)
+                matched += len(scored)
+                skipped += result.skipped
+                negatives = negatives or any(s.score.label == "negative" for s in scored)
+                if not result.more:
+                    break
+                cursor = result.cursor
         except ChannelError as exc:
             return self._failed(brand, channel, str(exc), now)
         except Exception as exc:  # a bug in one adapter must not stop the daemon
@@ -136,15 +148,15 @@ class Poller:
             "poll_ok brand=%s channel=%s fetched=%d matched=%d stored=%d skipped=%d requests=%d",
             brand,
             channel,
-            len(result.mentions),
-            len(scored),
+            fetched,
+            matched,
             stored,
-            result.skipped,
+            skipped,
             result.requests,
         )
-        if stored and self.on_new_negatives and any(s.score.label == "negative" for s in scored):
+        if stored and negatives and self.on_new_negatives:
             self.on_new_negatives(brand)
-        return PollReport(brand, channel, len(result.mentions), len(scored), stored, result.skipped)
+        return PollReport(brand, channel, fetched, matched, stored, skipped)
 
     def _failed(self, brand: str, channel: str, error: str, now: datetime) -> PollReport:
         log.warning("poll_failed brand=%s channel=%s error=%r", brand, channel, error)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 from html.parser import HTMLParser
 
@@ -60,7 +59,8 @@ def html_to_text(markup: str | None) -> str:
     parser = _Extractor()
     parser.feed(markup)
     parser.close()
-    text = html.unescape("".join(parser.parts))
+    # convert_charrefs already decoded every entity once: "&amp;#38;" is the text "&#38;".
+    text = "".join(parser.parts)
     text = _SPACES.sub(" ", text)
     text = "\n".join(line.strip() for line in text.split("\n"))
     text = _BLANK_LINES.sub("\n\n", text).strip()

@@ -30,7 +30,8 @@ def real_hn_hits() -> list[dict[str, Any]]:
 
 
 def algolia_page(hits: list[dict[str, Any]], page: int, per_page: int) -> dict[str, Any]:
-    pages = (len(hits) + per_page - 1) // per_page
+    # hitsPerPage=0 asks only for nbHits, as Algolia allows.
+    pages = (len(hits) + per_page - 1) // per_page if per_page else 0
     return {
         "hits": hits[page * per_page : (page + 1) * per_page],
         "nbHits": len(hits),

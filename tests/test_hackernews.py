@@ -45,12 +45,28 @@ def serve_hits(server: HTTPServer, hits: list[dict[str, Any]]) -> list[Request]:
     return seen
 
 
+def fetch_all(adapter: Adapter, query: Query, cursor: str | None, now: datetime) -> list[Any]:
+    """Fetch as the poller does: while the adapter has more, again from its cursor."""
+    results = [adapter.fetch(query, cursor, now)]
+    while results[-1].more:
+        results.append(adapter.fetch(query, results[-1].cursor, now))
+    return results
+
+
 def test_first_poll_pages_through_every_hit(httpserver: HTTPServer, clock: FixedClock) -> None:
     hits = real_hn_hits()
     seen = serve_hits(httpserver, hits)
     result = make_adapter(httpserver, [], hits_per_page=5).fetch(ALL, None, clock())
     assert sorted(m.native_id for m in result.mentions) == sorted(h["objectID"] for h in hits)
-    assert [r.args["page"] for r in seen] == ["0", "1", "2", "3"]
+    # One count-only probe, then the pages.
+    assert [(r.args["hitsPerPage"], r.args["page"]) for r in seen] == [
+        ("0", "0"),
+        ("5", "0"),
+        ("5", "1"),
+        ("5", "2"),
+        ("5", "3"),
+    ]
+    assert not result.more
 
 
 def test_cursor_advances_so_the_next_poll_asks_only_for_newer_items(
@@ -76,10 +92,12 @@ def test_window_with_more_hits_than_algolia_pages_is_split(
     hits = [dict(base, objectID=str(i), created_at_i=start + i) for i in range(1500, 0, -1)]
     serve_hits(httpserver, hits)
     adapter = make_adapter(httpserver, [], hits_per_page=1000, max_requests=50)
-    result = adapter.fetch(ALL, json.dumps({"after": start + 600}), clock())
+    results = fetch_all(adapter, ALL, json.dumps({"after": start + 600}), clock())
     # Overlap re-reads the 10 minutes before the cursor: every hit from `start` on is fetched once.
-    assert len({m.native_id for m in result.mentions}) == 1500
-    assert json.loads(result.cursor or "")["after"] == int(clock().timestamp())
+    fetched = [m.native_id for r in results for m in r.mentions]
+    assert sorted(fetched) == sorted(h["objectID"] for h in hits)
+    assert len(results) > 1
+    assert json.loads(results[-1].cursor or "")["after"] == int(clock().timestamp())
 
 
 def test_budget_exhausted_keeps_cursor_at_last_complete_window(
@@ -88,8 +106,10 @@ def test_budget_exhausted_keeps_cursor_at_last_complete_window(
     serve_hits(httpserver, real_hn_hits())
     adapter = make_adapter(httpserver, [], hits_per_page=1, max_requests=3)
     result = adapter.fetch(ALL, json.dumps({"after": 1000}), clock())
-    assert len(result.mentions) == 3
+    # The count probe, then two one-hit pages of a window the budget cannot finish.
+    assert len(result.mentions) == 2
     assert json.loads(result.cursor or "")["after"] == 1000
+    assert not result.more
 
 
 def test_429_waits_for_retry_after_then_succeeds(httpserver: HTTPServer, clock: FixedClock) -> None:
@@ -100,7 +120,7 @@ def test_429_waits_for_retry_after_then_succeeds(httpserver: HTTPServer, clock: 
     httpserver.expect_ordered_request(PATH).respond_with_data(
         "slow down", status=429, headers={"Retry-After": "7"}
     )
-    httpserver.expect_ordered_request(PATH).respond_with_json(payload)
+    httpserver.expect_request(PATH).respond_with_json(payload)
     slept: list[float] = []
     result = make_adapter(httpserver, slept).fetch(QUERY, None, clock())
     assert slept == [7.0]
@@ -124,7 +144,7 @@ def test_500_is_retried_with_exponential_backoff_then_succeeds(
     payload.update(nbPages=1, nbHits=1)
     httpserver.expect_ordered_request(PATH).respond_with_data("oops", status=500)
     httpserver.expect_ordered_request(PATH).respond_with_data("oops", status=503)
-    httpserver.expect_ordered_request(PATH).respond_with_json(payload)
+    httpserver.expect_request(PATH).respond_with_json(payload)
     slept: list[float] = []
     result = make_adapter(httpserver, slept).fetch(QUERY, None, clock())
     assert slept == [1.0, 2.0]
@@ -273,3 +293,66 @@ def test_an_unreadable_cursor_is_replaced_by_a_backfill(
     serve_hits(httpserver, hits)
     result = make_adapter(httpserver, []).fetch(ALL, "{not json", clock())
     assert len(result.mentions) == len(hits)
+
+
+def spread_hits(count: int, start: int, end: int) -> list[dict[str, Any]]:
+    """`count` copies of a recorded hit, evenly spread over (start, end], newest first."""
+    base = real_hn_hits()[0]
+    step = (end - start) / count
+    return [
+        dict(base, objectID=str(i), created_at_i=start + 1 + int(i * step))
+        for i in range(count - 1, -1, -1)
+    ]
+
+
+def serve_counting(server: HTTPServer, hits: list[dict[str, Any]]) -> list[int]:
+    """Answer like Algolia; return the number of hits in each answer sent."""
+    sent: list[int] = []
+
+    def handler(request: Request) -> Response:
+        params = {k: request.args.getlist(k) for k in request.args}
+        del params["query"]
+        body = algolia_search(hits, params, float("inf"))
+        sent.append(len(body["hits"]))
+        return Response(json.dumps(body), content_type="application/json")
+
+    server.expect_request(PATH).respond_with_handler(handler)
+    return sent
+
+
+def test_a_long_backfill_downloads_each_hit_once(httpserver: HTTPServer, clock: FixedClock) -> None:
+    now = int(clock().timestamp())
+    hits = spread_hits(5000, now - 14 * 86400, now)
+    sent = serve_counting(httpserver, hits)
+    adapter = make_adapter(httpserver, [], backfill=timedelta(days=14), max_requests=500)
+    results = fetch_all(adapter, ALL, None, clock())
+    assert sorted(m.native_id for r in results for m in r.mentions) == sorted(
+        h["objectID"] for h in hits
+    )
+    assert sum(sent) == 5000
+
+
+def test_a_long_backfill_is_returned_one_window_at_a_time(
+    httpserver: HTTPServer, clock: FixedClock
+) -> None:
+    now = int(clock().timestamp())
+    serve_counting(httpserver, spread_hits(5000, now - 14 * 86400, now))
+    adapter = make_adapter(httpserver, [], backfill=timedelta(days=14), max_requests=500)
+    results = fetch_all(adapter, ALL, None, clock())
+    assert all(len(r.mentions) <= 1000 for r in results)
+    afters = [json.loads(r.cursor or "")["after"] for r in results]
+    assert afters == sorted(afters) and afters[-1] == now
+    assert [r.more for r in results] == [True] * (len(results) - 1) + [False]
+
+
+def test_fetching_more_in_one_poll_spends_that_polls_budget(
+    httpserver: HTTPServer, clock: FixedClock
+) -> None:
+    now = int(clock().timestamp())
+    serve_counting(httpserver, spread_hits(5000, now - 14 * 86400, now))
+    adapter = make_adapter(httpserver, [], backfill=timedelta(days=14), max_requests=20)
+    results = fetch_all(adapter, ALL, None, clock())
+    assert results[-1].requests == 20
+    assert json.loads(results[-1].cursor or "")["after"] < now
+    clock.advance(minutes=5)
+    assert adapter.fetch(ALL, results[-1].cursor, clock()).requests > 0

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from monitor.config import ConfigError, load_config
 from monitor.http import DeadlineExceeded, HttpClient, HttpError, HttpSettings
+from monitor.poller import Poller
+from monitor.store import Store
+from tests.conftest import FixedClock
 
 HEADERS = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
 
@@ -45,24 +51,28 @@ class SlowServer:
                 return
 
 
+@contextmanager
+def serving(every: float, drip: bytes) -> Iterator[SlowServer]:
+    server = SlowServer(every, drip)
+    server.thread.start()
+    try:
+        yield server
+    finally:
+        server.stop.set()
+        server.thread.join()
+        server.listener.close()
+
+
 @pytest.fixture
 def dripping() -> Iterator[SlowServer]:
-    server = SlowServer(every=0.05, drip=b" ")
-    server.thread.start()
-    yield server
-    server.stop.set()
-    server.thread.join()
-    server.listener.close()
+    with serving(every=0.05, drip=b" ") as server:
+        yield server
 
 
 @pytest.fixture
 def silent() -> Iterator[SlowServer]:
-    server = SlowServer(every=3600, drip=b"")
-    server.thread.start()
-    yield server
-    server.stop.set()
-    server.thread.join()
-    server.listener.close()
+    with serving(every=3600, drip=b"") as server:
+        yield server
 
 
 def test_a_server_dripping_bytes_is_cut_off_at_the_deadline(dripping: SlowServer) -> None:
@@ -101,3 +111,30 @@ def test_deadline_defaults_to_twice_the_timeout() -> None:
 def test_a_deadline_that_is_not_positive_is_refused(seconds: int) -> None:
     with pytest.raises(ValueError, match="deadline must be more than 0s"):
         HttpSettings(deadline=timedelta(seconds=seconds))
+
+
+def test_a_dripping_source_fails_its_poll_with_the_deadline_as_its_error(
+    dripping: SlowServer, write_config: Callable[[str], Path], clock: FixedClock
+) -> None:
+    config = load_config(
+        write_config(
+            "brands:\n  - {name: Apple, terms: [apple], channels: [hackernews]}\n"
+            f"channels:\n  hackernews: {{base_url: 'http://127.0.0.1:{dripping.port}',"
+            " timeout: 5s, deadline: 500ms}\n"
+        )
+    )
+    with Store(config.database) as store:
+        poller = Poller(config, store, clock=clock, sleep=lambda s: None)
+        report = poller.poll("Apple", "hackernews")
+        poller.close()
+    assert report.error is not None
+    assert "did not finish answering within the 0.5s deadline" in report.error
+
+
+def test_a_deadline_of_zero_in_the_config_is_refused(write_config: Callable[[str], Path]) -> None:
+    path = write_config(
+        "brands:\n  - {name: Apple, terms: [apple], channels: [hackernews]}\n"
+        "channels:\n  hackernews: {deadline: 0s}\n"
+    )
+    with pytest.raises(ConfigError, match="deadline must be more than 0s"):
+        load_config(path)

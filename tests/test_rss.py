@@ -209,3 +209,58 @@ def test_a_feed_that_recovers_is_no_longer_marked_failing(httpserver: HTTPServer
     second = adapter.fetch(QUERY, first.cursor, NOW + timedelta(hours=2))
     assert second.warnings == ()
     assert "failing_since" not in json.loads(second.cursor or "")[httpserver.url_for("/flaky")]
+
+
+def test_a_well_formed_feed_with_no_entries_is_healthy(httpserver: HTTPServer) -> None:
+    # feedparser's Big5 sample: an RSS document with nothing in it yet.
+    httpserver.expect_request("/big5").respond_with_data(
+        feed_bytes("feedparser_big5_empty.xml"), content_type="application/rss+xml"
+    )
+    result = make_adapter(httpserver, "/big5").fetch(QUERY, None, NOW)
+    assert (result.mentions, result.warnings) == ((), ())
+    assert json.loads(result.cursor or "")[httpserver.url_for("/big5")]["newest"] == 0
+
+
+def test_an_empty_feed_beside_a_full_one_is_not_reported(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/big5").respond_with_data(
+        feed_bytes("feedparser_big5_empty.xml"), content_type="text/xml; charset=big5"
+    )
+    httpserver.expect_request("/ok").respond_with_data(feed_bytes("FeedjiraBlog.xml"))
+    result = make_adapter(httpserver, "/big5", "/ok").fetch(QUERY, None, NOW)
+    assert result.warnings == ()
+    assert len(result.mentions) == 1
+
+
+def test_an_entry_without_id_or_link_is_kept_once_across_polls(httpserver: HTTPServer) -> None:
+    # feedparser's sample item holds only a description: no guid, no link, no date.
+    httpserver.expect_request("/f").respond_with_data(
+        feed_bytes("feedparser_item_description.xml"), content_type="application/rss+xml"
+    )
+    adapter = make_adapter(httpserver, "/f")
+    first = adapter.fetch(QUERY, None, NOW)
+    second = adapter.fetch(QUERY, first.cursor, NOW + timedelta(hours=1))
+    assert [m.text for m in first.mentions] == ["Example description"]
+    assert [m.native_id for m in second.mentions] == [m.native_id for m in first.mentions]
+    assert first.mentions[0].url == httpserver.url_for("/f")
+
+
+def test_entities_are_decoded_once_so_text_showing_an_entity_keeps_it(
+    httpserver: HTTPServer,
+) -> None:
+    # The post shows embed code whose URL holds "&#38;" as text (`&amp;amp;#38;` in the XML).
+    httpserver.expect_request("/tc").respond_with_data(
+        feed_bytes("TrotterCashionHome.xml"), content_type="application/atom+xml"
+    )
+    result = make_adapter(httpserver, "/tc").fetch(QUERY, None, NOW)
+    (post,) = [m for m in result.mentions if m.native_id == "tag:trottercashion.com,2008-12-11:44"]
+    assert "iphonerails-1229006573528763-1&#38;stripped_title=" in post.text
+
+
+def test_feeds_differing_only_in_query_string_fail_separately(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/alerts").respond_with_data("no", status=404)
+    httpserver.expect_request("/ok").respond_with_data(feed_bytes("FeedjiraBlog.xml"))
+    adapter = make_adapter(httpserver, "/alerts?id=1", "/alerts?id=2", "/ok")
+    result = adapter.fetch(QUERY, None, NOW)
+    assert len(result.warnings) == 2
+    failing = [v for v in json.loads(result.cursor or "").values() if "failing_since" in v]
+    assert len(failing) == 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -48,6 +49,7 @@ __all__ = [
     "parse_json",
     "parse_safely",
     "parse_time",
+    "quoted_terms",
     "redact_text",
     "redact_url",
     "retry_after_seconds",
@@ -108,14 +110,26 @@ class BaseChannel(Generic[S]):
     def __init__(self, settings: S, http: HttpClient) -> None:
         self.settings = settings
         self.http = http
+        self._poll_at: datetime | None = None
 
-    def begin_poll(self, cursor: str | None) -> dict[str, Any]:
-        """A fresh request budget, and the saved state (empty, so a backfill, if damaged)."""
-        self.http.begin_poll()
+    def begin_poll(self, cursor: str | None, now: datetime | None = None) -> dict[str, Any]:
+        """A fresh request budget, and the saved state (empty, so a backfill, if damaged).
+
+        An adapter that answers `more=True` passes `now`: a fetch with the same `now` continues
+        that poll, and spends what is left of its budget instead of starting a new one.
+        """
+        if now is None or now != self._poll_at:
+            self.http.begin_poll()
+        self._poll_at = now
         return load_cursor(cursor, self.name)
 
     def result(
-        self, haul: Haul, state: Mapping[str, Any], warnings: Iterable[str] = ()
+        self,
+        haul: Haul,
+        state: Mapping[str, Any],
+        warnings: Iterable[str] = (),
+        *,
+        more: bool = False,
     ) -> FetchResult:
         return FetchResult(
             mentions=tuple(haul.mentions.values()),
@@ -123,6 +137,7 @@ class BaseChannel(Generic[S]):
             skipped=haul.skipped,
             requests=self.http.requests,
             warnings=tuple(warnings),
+            more=more,
         )
 
     def close(self) -> None:
@@ -168,6 +183,18 @@ def search_terms(terms: tuple[str, ...]) -> list[str]:
     return queries
 
 
+def quoted_terms(channel: str, terms: tuple[str, ...], bare: re.Pattern[str]) -> list[str]:
+    """A brand's terms for a search operator: each once, quoted unless it matches `bare`."""
+    parts: list[str] = []
+    for term in terms:
+        word = term.strip().strip('"').replace('"', "").strip()
+        if word:
+            parts.append(word if bare.match(word) else f'"{word}"')
+    if not parts:
+        raise ChannelError(f"{channel}: the brand has no search terms; add some under its terms")
+    return list(dict.fromkeys(parts))
+
+
 def time_or_none(value: Any) -> datetime | None:
     try:
         return parse_time(value)
@@ -200,11 +227,12 @@ def feed_failures(
     total: int,
     since: Mapping[str, Any],
     now: datetime,
+    label: Callable[[str], str] = str,
 ) -> tuple[list[str], dict[str, str]]:
     """Feeds (feeds, sites, instances) that failed this poll -> one warning each, and since when.
 
-    `failed` maps a feed's label (never a secret) to its error; `since` is the cursor's saved
-    `failing_since`. When every one of the `total` feeds failed the source is down, not
+    `failed` maps a feed to its error, `since` to the cursor's saved `failing_since`; messages
+    name each feed by `label(feed)`, which must hold no secret. When every one of the `total` feeds failed the source is down, not
     degraded: that fails the poll, so it is recorded, shown and backed off like any failure.
     """
     if failed and len(failed) >= total:
@@ -215,14 +243,14 @@ def feed_failures(
         kind = kinds.pop() if len(kinds) == 1 else ChannelError
         raise kind(
             f"{channel}: all {total} failed: "
-            + "; ".join(f"{f}: {_own(channel, e)}" for f, e in failed.items())
+            + "; ".join(f"{label(f)}: {_own(channel, e)}" for f, e in failed.items())
         )
     failing_since = {}
     for feed in failed:
         saved = since.get(feed)
         failing_since[feed] = saved if isinstance(saved, str) else now.isoformat()
     warnings = [
-        f"{channel}: {feed} failing since {failing_since[feed]}: {_own(channel, error)}"
+        f"{channel}: {label(feed)} failing since {failing_since[feed]}: {_own(channel, error)}"
         for feed, error in failed.items()
     ]
     return warnings, failing_since

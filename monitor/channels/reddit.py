@@ -172,10 +172,9 @@ class Adapter(BaseChannel[Settings]):
         path = "/search" if self.settings.oauth else "/search.json"
         body = parse_json(self._get(self.settings.api_root + path, params, now), NAME)
         data = body.get("data") if isinstance(body, dict) else None
-        children = data.get("children") if isinstance(data, dict) else None
-        if not isinstance(children, list):
+        if not isinstance(data, dict) or not isinstance(data.get("children"), list):
             raise ChannelError(f"{NAME}: search answered without a listing; will retry next poll")
-        next_after = data.get("after")
+        children, next_after = data["children"], data.get("after")
         return children, next_after if isinstance(next_after, str) and next_after else None
 
     def _get(self, url: str, params: dict[str, str | int], now: datetime) -> httpx.Response:
@@ -300,7 +299,7 @@ def parse_child(child: Any) -> Mention | None:
     if not text:
         return None
     score = data.get("score")
-    has_score = isinstance(score, int | float) and not isinstance(score, bool)
+    reach = float(score) if isinstance(score, int | float) and not isinstance(score, bool) else None
     return Mention(
         channel=NAME,
         native_id=fullname,
@@ -308,7 +307,7 @@ def parse_child(child: Any) -> Mention | None:
         author=str(data.get("author") or "[unknown]"),
         text=text,
         created_at=created_at,
-        author_reach=float(score) if has_score else None,
+        author_reach=reach,
     )
 
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urljoin, urlsplit
 
-import feedparser
+import feedparser  # type: ignore[import-untyped]
 
 from monitor.channels.base import (
     BaseChannel,
@@ -86,11 +86,10 @@ class Adapter(BaseChannel[Settings]):
                 state[url] = new_state
             elif "failing_since" in previous:
                 state[url] = {k: v for k, v in previous.items() if k != "failing_since"}
-        since = {redact_url(u): state.get(u, {}).get("failing_since") for u in failed}
-        failures = {redact_url(u): error for u, error in failed.items()}
-        problems, failing_since = feed_failures(NAME, failures, len(urls), since, now)
-        for url in failed:
-            state[url] = state.get(url, {}) | {"failing_since": failing_since[redact_url(url)]}
+        since = {u: state.get(u, {}).get("failing_since") for u in failed}
+        problems, failing_since = feed_failures(NAME, failed, len(urls), since, now, redact_url)
+        for url, when in failing_since.items():
+            state[url] = state.get(url, {}) | {"failing_since": when}
         return self.result(haul, state, [*problems, *warnings])
 
     def _fetch_feed(
@@ -107,16 +106,21 @@ class Adapter(BaseChannel[Settings]):
         response = self.http.request("GET", url, headers=headers)
         if response.status_code == 304:
             return None
+        # The response's headers tell feedparser the content type and charset (a Big5 feed
+        # says so there); without them a well-formed feed is flagged NonXMLContentType.
+        headers = {k.lower(): v for k, v in response.headers.items()}
         try:
             parsed = feedparser.parse(
                 without_surrogate_refs(response.content),
-                response_headers={"content-location": url},
+                response_headers=headers | {"content-location": url},
             )
         except Exception as exc:  # feedparser has more ways to fail than it documents
             raise ChannelError(
                 f"{NAME}: {redact_url(url)} could not be parsed ({type(exc).__name__})"
             ) from None
-        if not parsed.entries and parsed.get("bozo"):
+        # A feed with no entries is healthy if it is a feed at all (a Google Alert with no
+        # results yet); only a body feedparser cannot recognise as RSS/Atom is broken.
+        if not parsed.entries and parsed.get("bozo") and not parsed.get("version"):
             problem = type(parsed.get("bozo_exception")).__name__
             raise ChannelError(
                 f"{NAME}: {redact_url(url)} is not a readable RSS/Atom feed ({problem})"
@@ -183,12 +187,17 @@ def parse_entry(entry: Any, feed_url: str, feed_title: str, now: datetime) -> Me
     summary = html_to_text(entry.get("summary", "") or "")
     text = "\n\n".join(p for p in (title, summary) if p)
     link = real_link(entry.get("link", "") or "")
-    if not text or not (entry.get("id") or link):
+    if not text:
         return None
     native = entry.get("id") or link
-    # Feeds may number their own items 1, 2, 3: qualify ids that are not globally unique.
-    if ":" not in native and "/" not in native:
-        native = hashlib.sha1(f"{feed_url}#{native}".encode()).hexdigest()
+    if not native:
+        # Neither id nor link: what the entry says is its identity, so every poll that reads
+        # it again names it the same and the store keeps it once.
+        date = entry.get("published") or entry.get("updated") or ""
+        native = _digest(feed_url, title, date, text)
+    elif ":" not in native and "/" not in native:
+        # Feeds may number their own items 1, 2, 3: qualify ids that are not globally unique.
+        native = _digest(f"{feed_url}#{native}")
     return Mention(
         channel=NAME,
         native_id=native,
@@ -198,3 +207,7 @@ def parse_entry(entry: Any, feed_url: str, feed_title: str, now: datetime) -> Me
         created_at=_entry_time(entry) or now,
         lang=(entry.get("language") or None),
     )
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha1("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()

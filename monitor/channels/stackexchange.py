@@ -260,7 +260,7 @@ def parse_item(item: Any, site: str) -> Mention | None:
     text = cap_text("\n\n".join(p for p in parts if p))
     if not text:
         return None
-    owner = item.get("owner") if isinstance(item.get("owner"), dict) else {}
+    owner = item["owner"] if isinstance(item.get("owner"), dict) else {}
     name, reputation = owner.get("display_name"), owner.get("reputation")
     return Mention(
         channel=NAME,

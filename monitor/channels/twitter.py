@@ -28,6 +28,7 @@ from monitor.channels.base import (
     parse_json,
     parse_safely,
     parse_time,
+    quoted_terms,
     retry_after_seconds,
 )
 from monitor.models import FetchResult, Mention, Query
@@ -238,14 +239,7 @@ class Adapter(BaseChannel[Settings]):
 
 def build_query(terms: tuple[str, ...], limit: int) -> str:
     """Terms joined with OR, phrases quoted, reposts left out (they repeat someone's words)."""
-    parts: list[str] = []
-    for term in terms:
-        bare = term.strip().strip('"').replace('"', "").strip()
-        if bare:
-            parts.append(bare if _BARE_TERM.match(bare) else f'"{bare}"')
-    if not parts:
-        raise ChannelError(f"{NAME}: the brand has no search terms; add some under its terms")
-    unique = list(dict.fromkeys(parts))
+    unique = quoted_terms(NAME, terms, _BARE_TERM)
     either = " OR ".join(unique)
     search = f"({either}) -is:retweet" if len(unique) > 1 else f"{either} -is:retweet"
     if len(search) > limit:

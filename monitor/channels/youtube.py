@@ -33,6 +33,7 @@ from monitor.channels.base import (
     parse_json,
     parse_safely,
     parse_time,
+    quoted_terms,
     time_or_none,
 )
 from monitor.models import FetchResult, Mention, Query
@@ -359,14 +360,7 @@ def _recent(videos: dict[str, dict[str, Any]], since: datetime, limit: int) -> d
 
 def build_query(terms: tuple[str, ...]) -> str:
     """Terms joined with YouTube's OR operator `|`, phrases quoted."""
-    parts: list[str] = []
-    for term in terms:
-        bare = term.strip().strip('"').replace('"', "").strip()
-        if bare:
-            parts.append(bare if _BARE_TERM.match(bare) else f'"{bare}"')
-    if not parts:
-        raise ChannelError(f"{NAME}: the brand has no search terms; add some under its terms")
-    return "|".join(dict.fromkeys(parts))
+    return "|".join(quoted_terms(NAME, terms, _BARE_TERM))
 
 
 def parse_video(item: Any) -> Mention | None:
