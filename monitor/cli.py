@@ -198,13 +198,16 @@ def mentions(
 ) -> None:
     """Export stored mentions."""
     from monitor.models import utcnow
-    from monitor.report import export_mentions
+    from monitor.report import write_mentions
 
     start = utcnow() - since if since else None
     config = ctx.config()
     with ctx.store(config) as store:
-        rows = store.mentions(brand=brand, channel=channel, since=start, label=label, limit=limit)
-    click.echo(export_mentions(rows, fmt))
+        rows = store.iter_mentions(
+            brand=brand, channel=channel, since=start, label=label, limit=limit
+        )
+        # Written as they are read: a million-row export holds one batch in memory.
+        write_mentions(rows, fmt, sys.stdout)
 
 
 @main.command()
