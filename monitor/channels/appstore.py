@@ -196,8 +196,9 @@ def _is_app_summary(entry: Any) -> bool:
 
 
 def _label(node: Any) -> str:
-    if isinstance(node, dict) and isinstance(node.get("label"), str):
-        return node["label"]
+    label = node.get("label") if isinstance(node, dict) else None
+    if isinstance(label, str):
+        return label
     raise ValueError("missing label")
 
 

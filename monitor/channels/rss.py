@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urljoin, urlsplit
 
-import feedparser  # type: ignore[import-untyped]
+import feedparser
 
 from monitor.channels.base import (
     BaseChannel,

@@ -20,8 +20,9 @@ Modules, down the pipeline: ``fragments`` → ``rules`` → ``lexicon`` → ``va
 """
 
 from monitor.sentiment.engine import Hit
+from monitor.sentiment.fragments import Rule
 from monitor.sentiment.lexicon import COMPLAINTS_FILE, ComplaintLexicon, load_complaints
-from monitor.sentiment.rules import RULES, Rule
+from monitor.sentiment.rules import RULES
 from monitor.sentiment.scorer import Scorer
 
 __all__ = [

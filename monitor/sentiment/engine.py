@@ -18,6 +18,9 @@ from monitor.sentiment.lexicon import normal
 from monitor.sentiment.rules import RULES
 from monitor.sentiment.vader import Vader
 
+# A phrase trie: each character leads to the trie of what may follow; "" marks a phrase end.
+Trie = dict[str, "Trie"]
+
 # Synthetic tokens: letters only, so VADER's punctuation stripping leaves them whole, and a
 # prefix no English word has, so real text cannot collide with them.
 _RULE_TOKEN = "cxqrule{}"
@@ -41,14 +44,14 @@ def _trie_regex(phrases: Iterable[str]) -> str:
     A flat alternation makes the regex engine try every phrase at every word; the trie tries
     only the branches that share the characters read so far.
     """
-    trie: dict[str, dict] = {}
+    trie: Trie = {}
     for phrase in phrases:
         node = trie
         for char in phrase:
             node = node.setdefault(char, {})
         node[""] = {}
 
-    def emit(node: dict[str, dict]) -> str:
+    def emit(node: Trie) -> str:
         branches = [
             (r"\s+" if char == " " else re.escape(char)) + emit(child)
             for char, child in sorted(node.items())

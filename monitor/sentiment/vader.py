@@ -35,7 +35,7 @@ def _negated(word: str) -> bool:
     return word in _NEGATE or "n't" in word
 
 
-class Vader(SentimentIntensityAnalyzer):
+class Vader(SentimentIntensityAnalyzer):  # type: ignore[misc]  # vaderSentiment is untyped
     """VADER, linear in length; a rule's synthetic token reads at ``rule_valences[token]``.
 
     A rule has already read its own negation ("never arrived", "can't log in"), so VADER's
@@ -49,7 +49,8 @@ class Vader(SentimentIntensityAnalyzer):
     def polarity_scores(self, text: str) -> dict[str, float]:
         text = self._describe_emoji(text)
         _words, sentiments = self._sentiments(text)
-        return self.score_valence(sentiments, text)
+        scores: dict[str, float] = self.score_valence(sentiments, text)
+        return scores
 
     def word_valences(self, text: str) -> list[tuple[str, Sentiment]]:
         """Each word VADER reads, with what it adds to the sum (negation, boosters, caps and
