@@ -7,6 +7,7 @@ import json
 import re
 import struct
 from datetime import UTC, date, datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -292,7 +293,8 @@ def test_only_http_links_become_hrefs_in_html() -> None:
 def test_html_loads_nothing_from_outside() -> None:
     html = render_html(make_digest(), chart_src="cid:chart@monitor")
     assert re.findall(r'src="([^"]*)"', html) == ["cid:chart@monitor"]
-    assert not re.search(r"<link|<style|@import|url\(|<script", html, re.IGNORECASE)
+    # A <style> block may hold the phone media query; it loads nothing (no @import, no url()).
+    assert not re.search(r"<link|@import|url\(|<script", html, re.IGNORECASE)
 
 
 def test_html_is_a_table_layout_at_most_640_px_wide() -> None:
@@ -482,3 +484,44 @@ def test_the_digest_speaks_plainly_with_a_one_line_legend() -> None:
         assert "Mood score: from -1 (most negative) to +1 (most positive)" in shown
         assert "percentage points" in shown
     assert "-10 points" in render_text(d) and "-0.04" in render_text(d)  # the exact figures stay
+
+
+PHONE_COLUMNS = 4  # what fits a 360 px screen beside a name column
+
+
+class Tables(HTMLParser):
+    """Each data table's header row: its columns, and which give way on a phone ("wide")."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.headers: list[list[bool]] = []
+        self.styles: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "tr":
+            self.headers.append([])
+        elif tag == "th":
+            self.headers[-1].append("wide" in (dict(attrs).get("class") or "").split())
+        self._in_style = tag == "style"
+
+    def handle_data(self, data: str) -> None:
+        if self._in_style:
+            self.styles.append(data)
+
+
+def test_every_table_fits_a_phone_screen() -> None:
+    incident = DigestIncident(
+        1, "Acme", "critical", START + timedelta(hours=3), None, peak_ratio=9.0, peak_count=30
+    )
+    parser = Tables()
+    parser.feed(render_html(make_digest(incidents=(incident,))))
+    css = re.sub(r"\s+", " ", " ".join(parser.styles))
+    assert re.search(
+        r"@media only screen and \(max-width: 480px\) \{ \.wide \{ display: none !important; \}",
+        css,
+    )
+    headers = [row for row in parser.headers if row]
+    assert len(headers) >= 5  # days, channels, topics, incidents, authors
+    too_wide = [row for row in headers if sum(not wide for wide in row) > PHONE_COLUMNS]
+    assert too_wide == []
