@@ -240,3 +240,39 @@ def test_a_week_not_yet_over_is_compared_with_the_same_part_of_the_week_before(
     assert [(t.topic, t.previous.mentions) for t in d.by_topic] == [("billing", 0)]
     finished = build_digest(config, store, "cx", "2026-W47", now=W47 + timedelta(days=8))
     assert finished.previous_total.mentions == 5  # a finished week: the whole week before
+
+
+def test_most_negative_ranks_reach_within_each_channel_not_across(
+    config: Config, store: Store
+) -> None:
+    # Reddit's reach is a post score in the tens of thousands, Mastodon's a follower count in
+    # the hundreds, and Hacker News has none: compared raw, Reddit would take every place.
+    at = W47 + timedelta(hours=12)
+    for author, reach, score in [
+        ("r1", 50_000, -0.6),
+        ("r2", 40_000, -0.55),
+        ("r3", 30_000, -0.5),
+        ("r4", 20_000, -0.45),
+        ("r5", 10, -0.4),
+    ]:
+        add(store, at, "negative", score, channel="reddit", author=author, reach=reach)
+    add(store, at, "negative", -0.7, channel="mastodon", author="m1", reach=900)
+    add(store, at, "negative", -0.9, channel="mastodon", author="m2", reach=100)
+    add(store, at, "negative", -0.95, author="h1")
+    add(store, at, "negative", -0.3, author="h2")
+    d = build_digest(config, store, "cx", "2026-W47", now=W47 + timedelta(days=8))
+    # Score × (1 + the author's reach percentile in their channel; 0.5 where there is no
+    # reach): h1 -1.43, m1 -1.4, r1 -1.2, r2 -0.96, m2 -0.9, r3 -0.75, h2 -0.45.
+    assert [m.author for m in d.most_negative] == ["h1", "m1", "r1", "r2", "m2"]
+
+
+def test_at_most_three_from_one_channel_unless_nothing_else_is_left(
+    config: Config, store: Store
+) -> None:
+    at = W47 + timedelta(hours=12)
+    for i in range(5):
+        add(store, at, "positive", 0.9 - i / 10, channel="reddit", author=f"r{i}", reach=100 * i)
+    add(store, at, "positive", 0.1, author="h1")
+    d = build_digest(config, store, "cx", "2026-W47", now=W47 + timedelta(days=8))
+    channels = [m.channel for m in d.most_positive]
+    assert channels == ["reddit", "reddit", "reddit", "hackernews", "reddit"]

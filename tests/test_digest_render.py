@@ -7,6 +7,7 @@ import json
 import re
 import struct
 from datetime import UTC, date, datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -157,10 +158,10 @@ def test_week_label_spans_months_and_years() -> None:
 def test_negative_share_change_is_in_percentage_points() -> None:
     d = make_digest()  # 40% negative this week, 50% the week before
     negative = next(k for k in digest_view(d).kpis if k.label == "Negative")
-    assert (negative.value, negative.previous, negative.change.text) == ("40%", "50%", "-10 pp")
+    assert (negative.value, negative.previous, negative.change.text) == ("40%", "50%", "-10 points")
     assert negative.change.tone == "good"
-    assert "-10 pp" in render_html(d)
-    assert re.search(r"Negative\s+40%\s+50%\s+-10 pp", render_text(d))
+    assert "-10 points" in render_html(d)
+    assert re.search(r"Negative\s+40%\s+50%\s+-10 points", render_text(d))
 
 
 def test_volume_change_is_a_percentage_of_last_week() -> None:
@@ -171,10 +172,10 @@ def test_volume_change_is_a_percentage_of_last_week() -> None:
 
 
 def test_share_change_is_the_difference_of_the_shares_as_shown() -> None:
-    # 1 of 3 shows as 33% and 1 of 6 as 17%: the change reads +16 pp, not the raw +16.7.
+    # 1 of 3 shows as 33% and 1 of 6 as 17%: the change reads +16 points, not the raw +16.7.
     d = make_digest(week_total=sentiment(1, 2, 0, -0.1), previous_total=sentiment(1, 5, 0, 0.0))
     negative = next(k for k in digest_view(d).kpis if k.label == "Negative")
-    assert (negative.value, negative.previous, negative.change.text) == ("33%", "17%", "+16 pp")
+    assert (negative.value, negative.previous, negative.change.text) == ("33%", "17%", "+16 points")
 
 
 def test_mean_compound_change_is_the_difference_of_the_means_as_shown() -> None:
@@ -191,7 +192,13 @@ def test_mean_compound_change_is_the_difference_of_the_means_as_shown() -> None:
 
 def test_no_change_is_shown_without_a_sign() -> None:
     same = make_digest(previous_total=make_digest().week_total)
-    assert [k.change.text for k in digest_view(same).kpis] == ["0%", "0 pp", "0 pp", "0 pp", "0.00"]
+    assert [k.change.text for k in digest_view(same).kpis] == [
+        "0%",
+        "0 points",
+        "0 points",
+        "0 points",
+        "0.00",
+    ]
 
 
 def test_a_share_too_small_to_round_up_is_shown_as_under_one_percent() -> None:
@@ -204,7 +211,7 @@ def test_a_mean_that_rounds_to_zero_is_shown_unsigned() -> None:
 
 def test_topics_show_how_their_negativity_moved() -> None:
     text = render_text(make_digest())  # billing 60% negative, 45% the week before
-    assert re.search(r"billing\s+20\s+60%\s+45%\s+\+15 pp", text)
+    assert re.search(r"billing\s+20\s+60%\s+45%\s+\+15 points", text)
     assert re.search(r"pricing\s+10\s+20%\s+–\s+n/a", text)
 
 
@@ -286,7 +293,8 @@ def test_only_http_links_become_hrefs_in_html() -> None:
 def test_html_loads_nothing_from_outside() -> None:
     html = render_html(make_digest(), chart_src="cid:chart@monitor")
     assert re.findall(r'src="([^"]*)"', html) == ["cid:chart@monitor"]
-    assert not re.search(r"<link|<style|@import|url\(|<script", html, re.IGNORECASE)
+    # A <style> block may hold the phone media query; it loads nothing (no @import, no url()).
+    assert not re.search(r"<link|@import|url\(|<script", html, re.IGNORECASE)
 
 
 def test_html_is_a_table_layout_at_most_640_px_wide() -> None:
@@ -423,7 +431,7 @@ def test_slack_message_has_a_text_fallback_with_the_headline() -> None:
 
 def test_slack_shows_share_changes_in_percentage_points() -> None:
     fields = next(b for b in slack_message(make_digest())["blocks"] if "fields" in b)["fields"]
-    assert "*Negative*\n40%  (-10 pp vs 50%)" in [f["text"] for f in fields]
+    assert "*Negative*\n40%  (-10 points vs 50%)" in [f["text"] for f in fields]
 
 
 def test_empty_week_slack_says_no_mentions() -> None:
@@ -465,3 +473,55 @@ def test_a_week_still_in_progress_says_so_in_its_title_and_names_the_comparison(
     assert v.in_progress is not None and "same part of the week before" in v.in_progress
     assert "Wed 11 Nov 12:00 GMT" in v.in_progress
     assert digest_view(make_digest()).title == "Weekly sentiment digest: Acme"
+
+
+def test_the_digest_speaks_plainly_with_a_one_line_legend() -> None:
+    d = make_digest()
+    slack = "\n".join(slack_texts(slack_message(d)))
+    for rendered in (render_text(d), render_html(d), slack):
+        shown = " ".join(rendered.split())  # the text version wraps the legend
+        assert "compound" not in shown.lower() and " pp" not in shown
+        assert "Mood score: from -1 (most negative) to +1 (most positive)" in shown
+        assert "percentage points" in shown
+    assert "-10 points" in render_text(d) and "-0.04" in render_text(d)  # the exact figures stay
+
+
+PHONE_COLUMNS = 4  # what fits a 360 px screen beside a name column
+
+
+class Tables(HTMLParser):
+    """Each data table's header row: its columns, and which give way on a phone ("wide")."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.headers: list[list[bool]] = []
+        self.styles: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "tr":
+            self.headers.append([])
+        elif tag == "th":
+            self.headers[-1].append("wide" in (dict(attrs).get("class") or "").split())
+        self._in_style = tag == "style"
+
+    def handle_data(self, data: str) -> None:
+        if self._in_style:
+            self.styles.append(data)
+
+
+def test_every_table_fits_a_phone_screen() -> None:
+    incident = DigestIncident(
+        1, "Acme", "critical", START + timedelta(hours=3), None, peak_ratio=9.0, peak_count=30
+    )
+    parser = Tables()
+    parser.feed(render_html(make_digest(incidents=(incident,))))
+    css = re.sub(r"\s+", " ", " ".join(parser.styles))
+    assert re.search(
+        r"@media only screen and \(max-width: 480px\) \{ \.wide \{ display: none !important; \}",
+        css,
+    )
+    headers = [row for row in parser.headers if row]
+    assert len(headers) >= 5  # days, channels, topics, incidents, authors
+    too_wide = [row for row in headers if sum(not wide for wide in row) > PHONE_COLUMNS]
+    assert too_wide == []

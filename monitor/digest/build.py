@@ -127,10 +127,10 @@ def build_digest(config: Config, store: Store, team: str, week: str, *, now: dat
             for t in sorted(topics_now, key=lambda t: (-topics_now[t].mentions, t))
         ),
         most_negative=tuple(
-            _mention(m) for m in store.digest_extremes(scope, start, end, negative=True)
+            _mention(m) for m in store.digest_standouts(scope, start, end, negative=True)
         ),
         most_positive=tuple(
-            _mention(m) for m in store.digest_extremes(scope, start, end, negative=False)
+            _mention(m) for m in store.digest_standouts(scope, start, end, negative=False)
         ),
         incidents=tuple(
             DigestIncident(

@@ -1,4 +1,4 @@
-"""The digest's chart: mentions per day stacked by label, mean compound as a line, as a PNG.
+"""The digest's chart: mentions per day stacked by label, mood score (mean compound) as a line, as a PNG.
 
 matplotlib is imported only when a chart is drawn: it costs about a second of start-up that the
 CLI and the daemon should not pay for every command.
@@ -78,10 +78,10 @@ def render_chart(d: Digest, *, dpi: int = 150) -> bytes:
         linewidth=1.8,
         marker="o",
         markersize=3.5,
-        label="Mean compound",
+        label="Mood score",
         zorder=3,
     )
-    line.set_ylabel("Mean compound", fontsize=8, color="#4a5561")
+    line.set_ylabel("Mood score", fontsize=8, color="#4a5561")
     handles = [*ax.get_legend_handles_labels()[0], *line.get_legend_handles_labels()[0]]
     fig.legend(
         handles=handles,

@@ -1,7 +1,7 @@
 """Numbers and dates as the digest's reader sees them, in fixed English whatever the locale.
 
 Week-over-week changes are computed from the figures as shown (rounded), so a reader who checks
-the arithmetic finds it right: "40% negative, 50% last week" always says "-10 pp".
+the arithmetic finds it right: "40% negative, 50% last week" always says "-10 points" (percentage points).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ Tone = Literal["good", "bad", "flat"]
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """A week-over-week change as shown: '+12%', '-10 pp', '+0.05', 'new' or 'n/a'."""
+    """A week-over-week change as shown: '+12%', '-10 points', '+0.05', 'new' or 'n/a'."""
 
     text: str
     tone: Tone  # good / bad for the brand, or flat (no judgement: volume, neutral share)
@@ -62,14 +62,14 @@ def _shown_percent(part: int, whole: int) -> int:
 
 
 def _signed(value: Decimal, unit: str = "") -> str:
-    """'+25%', '-10 pp', '+0.05'; zero without a sign ('0 pp', '0.00')."""
+    """'+25%', '-10 points', '+0.05'; zero without a sign ('0 points', '0.00')."""
     if value == 0:
         return f"{abs(value)}{unit}"
     return f"{value:+}{unit}"
 
 
 def share_change(label: Label, week: Sentiment, previous: Sentiment) -> Change:
-    """Percentage points between the shares as shown; tone from the label's side."""
+    """Percentage points between the shares as shown ("points"); tone from the label's side."""
     if not week.mentions or not previous.mentions:
         return Change("n/a", "flat")
     points = _shown_percent(getattr(week, label), week.mentions) - _shown_percent(
@@ -79,7 +79,7 @@ def share_change(label: Label, week: Sentiment, previous: Sentiment) -> Change:
     if points and label != "neutral":
         better = (points < 0) if label == "negative" else (points > 0)
         tone = "good" if better else "bad"
-    return Change(_signed(Decimal(points), " pp"), tone)
+    return Change(_signed(Decimal(points), " points"), tone)
 
 
 def volume_change(week: int, previous: int) -> Change:

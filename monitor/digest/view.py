@@ -49,6 +49,11 @@ from monitor.models import (
     Sentiment,
 )
 
+LEGEND = (
+    "Mood score: from -1 (most negative) to +1 (most positive), the average of each mention's "
+    "VADER score. Points: the change in a share, in percentage points (40% after 50% is -10)."
+)
+
 TOP_TOPICS = 10
 TOP_AUTHORS = 10
 TOP_INCIDENTS = 20
@@ -159,6 +164,7 @@ class DigestView:
     authors: tuple[AuthorRow, ...]
     scope: str  # "Acme · every channel · every topic"
     footer: str
+    legend: str  # what "mood score" and "points" mean, in one line
     chart_alt: str
 
 
@@ -239,14 +245,13 @@ def digest_view(d: Digest) -> DigestView:
         ),
         footer=(
             f"Generated {local_time(d.generated_at, tz)} by monitor for team "
-            f"{clean(d.team, NAME_LIMIT)}. Mean compound is VADER's score from -1 (most "
-            "negative) to +1 (most positive). Changes compare with the week before "
-            f"({span(monday - timedelta(days=7), monday - timedelta(days=1))}); shares in "
-            "percentage points (pp)."
+            f"{clean(d.team, NAME_LIMIT)}. Changes compare with the week before "
+            f"({span(monday - timedelta(days=7), monday - timedelta(days=1))})."
         ),
+        legend=LEGEND,
         chart_alt=(
             "Chart: mentions per day, split into negative, neutral and positive, with the "
-            "mean compound as a line (the same figures are in the table below)."
+            "mood score as a line (the same figures are in the table below)."
         ),
     )
 
@@ -302,7 +307,7 @@ def _headline(week: Sentiment, before: Sentiment) -> str:
         + f", {percent(week.positive, week.mentions)} positive"
         + (f" ({pos})" if before.mentions else "")
     )
-    return f"{n}, {trend}. {shares}; mean compound {compound(week.mean_compound)}{was}."
+    return f"{n}, {trend}. {shares}; mood score {compound(week.mean_compound)}{was}."
 
 
 def _kpis(week: Sentiment, before: Sentiment) -> tuple[Kpi, ...]:
@@ -329,9 +334,9 @@ def _kpis(week: Sentiment, before: Sentiment) -> tuple[Kpi, ...]:
         )
     kpis.append(
         Kpi(
-            "Mean compound",
+            "Mood score",
             compound(week.mean_compound),
-            "scale -1 to +1",
+            "from -1 to +1",
             compound(before.mean_compound),
             compound_change(week.mean_compound, before.mean_compound),
         )

@@ -113,7 +113,7 @@ def _text_tables(v: DigestView) -> dict[str, str]:
         ),
         "days_table": indent(
             table(
-                ["Day", "Mentions", "Negative", "Neutral", "Positive", "Neg. share", "Mean"],
+                ["Day", "Mentions", "Negative", "Neutral", "Positive", "Neg. share", "Mood"],
                 [
                     (r.day, r.mentions, r.negative, r.neutral, r.positive, r.negative_share, r.mean)
                     for r in v.days
@@ -122,7 +122,7 @@ def _text_tables(v: DigestView) -> dict[str, str]:
         ),
         "channels_table": indent(
             table(
-                ["Channel", "Mentions", "Change", "Negative", "Change", "Mean", "Change"],
+                ["Channel", "Mentions", "Change", "Negative", "Change", "Mood", "Change"],
                 [
                     (
                         r.channel,
@@ -154,7 +154,7 @@ def _text_tables(v: DigestView) -> dict[str, str]:
         ),
         "authors_table": indent(
             table(
-                ["Author", "Channel", "Mentions", "Mean"],
+                ["Author", "Channel", "Mentions", "Mood"],
                 [(r.author, r.channel, r.mentions, r.mean) for r in v.authors],
             )
         ),

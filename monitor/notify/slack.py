@@ -157,6 +157,12 @@ def slack_message(d: Digest) -> dict[str, Any]:
             for k in v.kpis
         ]
         blocks.append({"type": "section", "fields": fields[:MAX_FIELDS]})
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [mrkdwn_block(cut_text(escape(v.legend), SECTION_LIMIT))],
+            }
+        )
         days = "\n".join(
             f"{r.day:<10}  {r.mentions:>9}"
             if r.future
@@ -166,7 +172,7 @@ def slack_message(d: Digest) -> dict[str, Any]:
             for r in v.days
         )
         blocks.append(
-            section_block(f"*By day* (mentions, negative share, mean compound)\n```{days}```")
+            section_block(f"*By day* (mentions, negative share, mood score)\n```{days}```")
         )
         if v.channels:
             blocks.append(_listed("By channel", [_slack_channel(r) for r in v.channels], 0))
@@ -191,7 +197,7 @@ def slack_message(d: Digest) -> dict[str, Any]:
                 "Most active authors",
                 [
                     f"• {inert(r.author)} ({escape(r.channel)}): {r.mentions} mentions, "
-                    f"mean {r.mean}"
+                    f"mood {r.mean}"
                     for r in v.authors
                 ],
                 0,
@@ -224,7 +230,7 @@ def _listed(heading: str, lines: list[str], more: int) -> dict[str, Any]:
 def _slack_channel(r: ChannelRow) -> str:
     return (
         f"• *{escape(r.channel)}*: {r.mentions} mentions ({r.mentions_change.text}) · "
-        f"{r.negative_share} negative ({r.negative_change.text}) · mean {r.mean}"
+        f"{r.negative_share} negative ({r.negative_change.text}) · mood {r.mean}"
     )
 
 

@@ -105,16 +105,32 @@ class DigestQueries(Connection):
         )
         return {r["topic"]: _sentiment(r) for r in rows}
 
-    def digest_extremes(
-        self, scope: DigestScope, start: datetime, end: datetime, *, negative: bool, limit: int = 5
+    def digest_standouts(
+        self,
+        scope: DigestScope,
+        start: datetime,
+        end: datetime,
+        *,
+        negative: bool,
+        limit: int = 5,
+        per_channel: int = 3,
     ) -> list[StoredMention]:
-        """The most negative (or positive) mentions, each weighed by its author's reach."""
+        """The most negative (or positive) mentions, fair across channels: reach is compared
+        only within a channel (the author's percentile among that channel's mentions in the
+        range, 0.5 for a channel that has no reach), the score weighed by 1 + percentile; at
+        most `per_channel` from one channel unless no other channel has any left."""
         params: list[Any] = []
         where = _digest_where(scope, start, end, params)
         label, order = ("negative", "ASC") if negative else ("positive", "DESC")
         rows = self.query(
-            f"SELECT m.* FROM mentions m WHERE {where} AND m.label = '{label}' "
-            f"ORDER BY m.compound * m.weight {order}, m.created_at DESC LIMIT {int(limit)}",
+            "WITH ranked AS (SELECT m.*, CASE WHEN max(m.author_reach) OVER w IS NULL THEN 0.5 "
+            "ELSE percent_rank() OVER (w ORDER BY coalesce(m.author_reach, -1)) END AS pct "
+            f"FROM mentions m WHERE {where} WINDOW w AS (PARTITION BY m.channel)), "
+            "numbered AS (SELECT *, row_number() OVER (PARTITION BY channel "
+            f"ORDER BY compound * (1 + pct) {order}, created_at DESC) AS nth "
+            f"FROM ranked WHERE label = '{label}') "
+            f"SELECT * FROM numbered ORDER BY nth > {int(per_channel)}, "
+            f"compound * (1 + pct) {order}, created_at DESC LIMIT {int(limit)}",
             params,
         )
         return [stored_mention(r) for r in rows]
