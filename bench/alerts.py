@@ -27,13 +27,14 @@ import json
 import math
 import statistics
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor.alerting import PAGES, DetectorSettings, Scope, step
+from monitor.alerting.series import BucketCounts
 from monitor.alerting.stats import poisson_tail
 from monitor.models import Incident
 
@@ -51,18 +52,8 @@ class Series:
     bucket: timedelta
     windows: list[tuple[datetime, datetime]]
 
-    def counts(self) -> Callable[[datetime, datetime], float]:
-        prefix = [0]
-        for v in self.values:
-            prefix.append(prefix[-1] + v)
-        times = self.times
-
-        def counts(start: datetime, end: datetime) -> float:
-            return float(
-                prefix[bisect.bisect_left(times, end)] - prefix[bisect.bisect_left(times, start)]
-            )
-
-        return counts
+    def counts(self) -> BucketCounts:
+        return BucketCounts(self.times, self.values)
 
 
 def load(name: str) -> Series:
