@@ -32,6 +32,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from monitor.alerting import PAGES, DetectorSettings, Scope, step
 from monitor.alerting.series import BucketCounts
@@ -335,12 +336,13 @@ def main() -> None:
     for item in args.set:
         key, _, value = item.partition("=")
         current = getattr(settings, key)
-        parsed = (
-            timedelta(hours=float(value))
+        parsed: object = (
+            timedelta(hours=float(value))  # durations in hours: --set resolve_after=12
             if isinstance(current, timedelta)
             else type(current)(value)
         )
-        settings = replace(settings, **{key: parsed})
+        overrides: dict[str, Any] = {key: parsed}
+        settings = replace(settings, **overrides)
     with ProcessPoolExecutor(max_workers=2) as pool:
         runs = pool.map(run_series, args.series, [settings] * len(args.series))
         results = dict(zip(args.series, runs, strict=True))
