@@ -27,13 +27,15 @@ import json
 import math
 import statistics
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from monitor.alerting import PAGES, DetectorSettings, Scope, step
+from monitor.alerting.series import BucketCounts
 from monitor.alerting.stats import poisson_tail
 from monitor.models import Incident
 
@@ -51,18 +53,8 @@ class Series:
     bucket: timedelta
     windows: list[tuple[datetime, datetime]]
 
-    def counts(self) -> Callable[[datetime, datetime], float]:
-        prefix = [0]
-        for v in self.values:
-            prefix.append(prefix[-1] + v)
-        times = self.times
-
-        def counts(start: datetime, end: datetime) -> float:
-            return float(
-                prefix[bisect.bisect_left(times, end)] - prefix[bisect.bisect_left(times, start)]
-            )
-
-        return counts
+    def counts(self) -> BucketCounts:
+        return BucketCounts(self.times, self.values)
 
 
 def load(name: str) -> Series:
@@ -344,12 +336,13 @@ def main() -> None:
     for item in args.set:
         key, _, value = item.partition("=")
         current = getattr(settings, key)
-        parsed = (
-            timedelta(hours=float(value))
+        parsed: object = (
+            timedelta(hours=float(value))  # durations in hours: --set resolve_after=12
             if isinstance(current, timedelta)
             else type(current)(value)
         )
-        settings = replace(settings, **{key: parsed})
+        overrides: dict[str, Any] = {key: parsed}
+        settings = replace(settings, **overrides)
     with ProcessPoolExecutor(max_workers=2) as pool:
         runs = pool.map(run_series, args.series, [settings] * len(args.series))
         results = dict(zip(args.series, runs, strict=True))

@@ -2,9 +2,11 @@
 
 from monitor.alerting.detector import Counts, DetectorSettings, Evaluation, Interval, evaluate
 from monitor.alerting.incidents import PAGES, Scope, Transition, TransitionKind, step, transition
+from monitor.alerting.series import BucketCounts
 
 __all__ = [
     "PAGES",
+    "BucketCounts",
     "Counts",
     "DetectorSettings",
     "Evaluation",

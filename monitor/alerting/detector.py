@@ -37,7 +37,7 @@ class DetectorSettings:
     baseline_days: int = 28
     min_count: int = 5
     # Significance: the negative binomial tail of the count given the expectation must be below p.
-    p: float = 1e-5
+    p: float = 5e-5
     # Effect-size floor: the ratio must reach 1 + min_lift + lift_scale / sqrt(expected), which is
     # a large factor for a handful of mentions and shrinks toward 1 + min_lift for thousands.
     min_lift: float = 0.5
@@ -62,7 +62,7 @@ class DetectorSettings:
     # Hysteresis: an incident stays open while the count is above expected + this fraction of the
     # way to the opening level, and resolves after it stayed at or below it for resolve_after.
     resolve_fraction: float = 0.5
-    resolve_after: timedelta = timedelta(hours=6)
+    resolve_after: timedelta = timedelta(hours=12)
     renotify_after: timedelta = timedelta(hours=12)
     # Critical when the excess over expected is this many times the excess needed to open.
     critical_excess: float = 4.0

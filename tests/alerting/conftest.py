@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import bisect
 import math
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+
+from monitor.alerting.series import BucketCounts
 
 BUCKET = timedelta(minutes=5)
 # A Wednesday at 15:00, with four weeks of history before it.
@@ -14,20 +15,13 @@ NOW = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
 START = NOW - timedelta(days=28, hours=12)
 
 
-class BucketSeries:
-    """Negative-mention counts per 5-minute bucket, summed over [start, end) by prefix sums."""
+class BucketSeries(BucketCounts):
+    """Negative-mention counts per 5-minute bucket from `start`."""
 
     def __init__(self, start: datetime, values: list[float]) -> None:
         self.start = start
-        self.times = [start + i * BUCKET for i in range(len(values))]
         self.values = values
-        self.prefix = [0.0]
-        for v in values:
-            self.prefix.append(self.prefix[-1] + v)
-
-    def __call__(self, start: datetime, end: datetime) -> float:
-        lo = bisect.bisect_left(self.times, start)
-        return self.prefix[bisect.bisect_left(self.times, end)] - self.prefix[lo]
+        super().__init__([start + i * BUCKET for i in range(len(values))], values)
 
     def with_added(self, start: datetime, end: datetime, per_bucket: float) -> BucketSeries:
         """A copy with extra mentions spread evenly over the buckets in [start, end)."""

@@ -39,7 +39,7 @@ def replay(
 
 def bursty_episode() -> BucketSeries:
     """Six hours of a complaint storm that comes in half-hour bursts with 90-minute lulls."""
-    series = synthetic(60, seed=21, until=NOW + timedelta(hours=12))
+    series = synthetic(60, seed=21, until=NOW + timedelta(hours=24))
     t = NOW
     while t < NOW + timedelta(hours=6):
         series = series.with_added(t, t + timedelta(minutes=30), 20)
@@ -52,7 +52,7 @@ def kinds(changes: list[Transition]) -> list[str]:
 
 
 def test_bursty_episode_with_dips_is_one_incident() -> None:
-    changes = replay(bursty_episode(), NOW, NOW + timedelta(hours=12))
+    changes = replay(bursty_episode(), NOW, NOW + timedelta(hours=24))
     assert kinds(changes).count("opened") == 1
     assert [k for k in kinds(changes) if k in PAGES] == ["opened"]
     assert kinds(changes)[-1] == "resolved"
@@ -61,12 +61,12 @@ def test_bursty_episode_with_dips_is_one_incident() -> None:
 def test_without_hysteresis_the_same_episode_reopens() -> None:
     # Today's semantics: resolve as soon as the count stops firing for 30 minutes.
     eager = replace(SETTINGS, resolve_fraction=0.999, resolve_after=timedelta(minutes=30))
-    changes = replay(bursty_episode(), NOW, NOW + timedelta(hours=12), eager)
+    changes = replay(bursty_episode(), NOW, NOW + timedelta(hours=24), eager)
     assert kinds(changes).count("opened") > 1
 
 
 def test_resolves_only_after_staying_below_for_resolve_after() -> None:
-    changes = replay(bursty_episode(), NOW, NOW + timedelta(hours=12))
+    changes = replay(bursty_episode(), NOW, NOW + timedelta(hours=24))
     resolved = next(c.incident for c in changes if c.kind == "resolved")
     assert resolved.resolved_at is not None
     assert resolved.resolved_at - resolved.last_fired_at >= SETTINGS.resolve_after
