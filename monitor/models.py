@@ -176,6 +176,8 @@ class Incident:
     ratio: float
     peak_ratio: float
     peak_count: float
+    # Set by `monitor ack`: no more reminders for this incident (escalation still pages).
+    acked_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

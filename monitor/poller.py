@@ -11,6 +11,7 @@ from monitor.channels import channel_module
 from monitor.channels.base import Channel, ChannelError, HttpClient, redact_text
 from monitor.config import BrandConfig, Config
 from monitor.matching import BrandMatcher
+from monitor.metrics import Metrics, PollOutcome
 from monitor.models import Clock, Mention, PollReport, Query, Score, Scored, utcnow
 from monitor.sentiment import Scorer
 from monitor.store import Store
@@ -36,7 +37,9 @@ class BrandPipeline:
 
     def __init__(self, brand: BrandConfig, complaints: bool = True) -> None:
         self.brand = brand
-        self.matcher = BrandMatcher(brand)
+        self.matcher = BrandMatcher(
+            brand, exclude_authors=brand.exclude_authors, exclude_domains=brand.exclude_domains
+        )
         self.scorer = Scorer(
             lexicon=brand.lexicon,
             negative=brand.negative_below,
@@ -48,13 +51,18 @@ class BrandPipeline:
         return score_in_process(self.scorer, texts)
 
     def process(self, mentions: Sequence[Mention]) -> list[Scored]:
-        matched = [m for m in mentions if self.matcher.matches(m)]
+        return self.process_counted(mentions)[0]
+
+    def process_counted(self, mentions: Sequence[Mention]) -> tuple[list[Scored], dict[str, int]]:
+        """The brand's mentions scored, and how many were dropped for each reason."""
+        matched, rejected = self.matcher.partition(mentions)
         # One batch call for the whole poll, so a backfill of thousands can go to every core.
         scores = self.score_texts([m.text for m in matched])
-        return [
+        scored = [
             Scored(m, self.brand.name, star_label(score, m.rating), self.matcher.topics_of(m.text))
             for m, score in zip(matched, scores, strict=True)
         ]
+        return scored, rejected
 
 
 class Poller:
@@ -66,10 +74,14 @@ class Poller:
         clock: Clock = utcnow,
         sleep: Callable[[float], None] = time.sleep,
         on_new_negatives: Callable[[str], object] | None = None,
+        metrics: Metrics | None = None,
+        timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
         self.store = store
         self.clock = clock
+        self.metrics = metrics
+        self.timer = timer
         # Called with the brand after a poll stored new mentions among which some are negative,
         # so detection need not wait for its own schedule.
         self.on_new_negatives = on_new_negatives
@@ -103,19 +115,31 @@ class Poller:
 
     def poll(self, brand: str, channel: str, *, force: bool = False) -> PollReport:
         """Poll once. Unless `force`, a source failing again and again is polled less often."""
+        started = self.timer()
+        report, outcome, stored_by_label, rejected = self._poll(brand, channel, force)
+        if self.metrics is not None:
+            self.metrics.poll_finished(
+                brand, channel, outcome, self.timer() - started, stored_by_label, rejected
+            )
+        return report
+
+    def _poll(
+        self, brand: str, channel: str, force: bool
+    ) -> tuple[PollReport, PollOutcome, dict[str, int], dict[str, int]]:
         adapter = self.adapters[brand, channel]
         pipeline = self.pipelines[brand]
         now = self.clock()
         if not force and self.backing_off(brand, channel, now):
             log.info("poll_backing_off brand=%s channel=%s", brand, channel)
-            return PollReport(
+            report = PollReport(
                 brand, channel, 0, 0, 0, 0, error="backing off after repeated failures"
             )
+            return report, "backing_off", {}, {}
         try:
             cursor = self.store.get_cursor(brand, channel)
             result = adapter.fetch(Query(brand, pipeline.brand.terms), cursor, now)
-            scored = pipeline.process(result.mentions)
-            stored = self.store.save_poll(
+            scored, rejected = pipeline.process_counted(result.mentions)
+            stored, stored_by_label = self.store.save_poll_counted(
                 brand,
                 channel,
                 scored,
@@ -123,28 +147,34 @@ class Poller:
                 result.skipped,
                 now,
                 warning="; ".join(result.warnings) or None,
+                muted=rejected.get("muted_author", 0) + rejected.get("muted_domain", 0),
             )
         except ChannelError as exc:
-            return self._failed(brand, channel, str(exc), now)
+            return self._failed(brand, channel, str(exc), now), "failed", {}, {}
         except Exception as exc:  # a bug in one adapter must not stop the daemon
             problem = redact_text(f"{channel}: unexpected {type(exc).__name__}: {exc}")
             # The traceback may quote a URL with a key in it: only at DEBUG, for developers.
             log.error("poll_crashed brand=%s channel=%s error=%r", brand, channel, problem)
             log.debug("poll_crashed traceback", exc_info=True)
-            return self._failed(brand, channel, problem, now)
+            return self._failed(brand, channel, problem, now), "failed", {}, {}
         log.info(
-            "poll_ok brand=%s channel=%s fetched=%d matched=%d stored=%d skipped=%d requests=%d",
+            "poll_ok brand=%s channel=%s fetched=%d matched=%d stored=%d skipped=%d muted=%d "
+            "requests=%d",
             brand,
             channel,
             len(result.mentions),
             len(scored),
             stored,
             result.skipped,
+            rejected.get("muted_author", 0) + rejected.get("muted_domain", 0),
             result.requests,
         )
         if stored and self.on_new_negatives and any(s.score.label == "negative" for s in scored):
             self.on_new_negatives(brand)
-        return PollReport(brand, channel, len(result.mentions), len(scored), stored, result.skipped)
+        report = PollReport(
+            brand, channel, len(result.mentions), len(scored), stored, result.skipped
+        )
+        return report, "ok", stored_by_label, rejected
 
     def _failed(self, brand: str, channel: str, error: str, now: datetime) -> PollReport:
         log.warning("poll_failed brand=%s channel=%s error=%r", brand, channel, error)
