@@ -196,7 +196,8 @@ class Daemon:
             existing = scheduler.get_job(job_id)
             if reload and existing is not None and _same(existing.trigger, trigger):
                 return
-            if reload:
+            if existing is not None:
+                # A changed interval counts from now; only a new job runs at once.
                 kwargs.pop("next_run_time", None)
             scheduler.add_job(
                 trigger=trigger,
