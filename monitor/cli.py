@@ -283,6 +283,7 @@ def incidents(ctx: Context, since: timedelta, as_json: bool) -> None:
 def digest(ctx: Context, team: str, week: str | None, preview_dir: Path | None, send: bool) -> None:
     """Preview or send a team's weekly sentiment digest."""
     from monitor.digest import default_week, parse_week
+    from monitor.digest.build import coverage_note
     from monitor.models import utcnow
     from monitor.notify.preview import preview_digest
     from monitor.outbox import send_digest_now
@@ -298,6 +299,9 @@ def digest(ctx: Context, team: str, week: str | None, preview_dir: Path | None, 
         raise click.BadParameter(str(exc), param_hint="--week") from None
     with ctx.store(config) as store:
         if preview_dir:
+            note = coverage_note(config, store, team, week)
+            if note:
+                click.echo(f"note: {note}")
             for path in preview_digest(config, store, team, week, preview_dir, now=utcnow()):
                 click.echo(f"wrote {path}")
             return

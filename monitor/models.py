@@ -287,6 +287,9 @@ class Digest:
     incidents: tuple[DigestIncident, ...]
     authors: tuple[DigestAuthor, ...]
     generated_at: datetime
+    # Set when the monitor's history does not cover the whole week (its first poll of some
+    # source came after the week began): figures and comparisons are then partial.
+    coverage_note: str | None = None
 
     @property
     def empty(self) -> bool:

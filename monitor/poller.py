@@ -116,25 +116,15 @@ class Poller:
     def poll(self, brand: str, channel: str, *, force: bool = False) -> PollReport:
         """Poll once. Unless `force`, a source failing again and again is polled less often."""
         started = self.timer()
-        report, outcome, stored_by_label, rejected = self._poll(brand, channel, force)
-        if self.metrics is not None:
-            self.metrics.poll_finished(
-                brand, channel, outcome, self.timer() - started, stored_by_label, rejected
-            )
-        return report
-
-    def _poll(
-        self, brand: str, channel: str, force: bool
-    ) -> tuple[PollReport, PollOutcome, dict[str, int], dict[str, int]]:
         adapter = self.adapters[brand, channel]
         pipeline = self.pipelines[brand]
         now = self.clock()
         if not force and self.backing_off(brand, channel, now):
+            self._measure(brand, channel, "backing_off", started)
             log.info("poll_backing_off brand=%s channel=%s", brand, channel)
-            report = PollReport(
+            return PollReport(
                 brand, channel, 0, 0, 0, 0, error="backing off after repeated failures"
             )
-            return report, "backing_off", {}, {}
         try:
             cursor = self.store.get_cursor(brand, channel)
             result = adapter.fetch(Query(brand, pipeline.brand.terms), cursor, now)
@@ -150,13 +140,15 @@ class Poller:
                 muted=rejected.get("muted_author", 0) + rejected.get("muted_domain", 0),
             )
         except ChannelError as exc:
-            return self._failed(brand, channel, str(exc), now), "failed", {}, {}
+            return self._failed(brand, channel, str(exc), now, started)
         except Exception as exc:  # a bug in one adapter must not stop the daemon
             problem = redact_text(f"{channel}: unexpected {type(exc).__name__}: {exc}")
             # The traceback may quote a URL with a key in it: only at DEBUG, for developers.
             log.error("poll_crashed brand=%s channel=%s error=%r", brand, channel, problem)
             log.debug("poll_crashed traceback", exc_info=True)
-            return self._failed(brand, channel, problem, now), "failed", {}, {}
+            return self._failed(brand, channel, problem, now, started)
+        # Counted before the log line, so whoever reads the log sees the metrics updated.
+        self._measure(brand, channel, "ok", started, stored_by_label, rejected)
         log.info(
             "poll_ok brand=%s channel=%s fetched=%d matched=%d stored=%d skipped=%d muted=%d "
             "requests=%d",
@@ -171,12 +163,25 @@ class Poller:
         )
         if stored and self.on_new_negatives and any(s.score.label == "negative" for s in scored):
             self.on_new_negatives(brand)
-        report = PollReport(
-            brand, channel, len(result.mentions), len(scored), stored, result.skipped
-        )
-        return report, "ok", stored_by_label, rejected
+        return PollReport(brand, channel, len(result.mentions), len(scored), stored, result.skipped)
 
-    def _failed(self, brand: str, channel: str, error: str, now: datetime) -> PollReport:
+    def _measure(
+        self,
+        brand: str,
+        channel: str,
+        outcome: PollOutcome,
+        started: float,
+        stored_by_label: dict[str, int] | None = None,
+        rejected: dict[str, int] | None = None,
+    ) -> None:
+        if self.metrics is not None:
+            seconds = self.timer() - started
+            self.metrics.poll_finished(brand, channel, outcome, seconds, stored_by_label, rejected)
+
+    def _failed(
+        self, brand: str, channel: str, error: str, now: datetime, started: float
+    ) -> PollReport:
+        self._measure(brand, channel, "failed", started)
         log.warning("poll_failed brand=%s channel=%s error=%r", brand, channel, error)
         self.store.record_poll_error(brand, channel, error, now)
         return PollReport(brand, channel, 0, 0, 0, 0, error=error)
