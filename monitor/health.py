@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from monitor.config import Config
+from monitor.metrics import stale_limit
 from monitor.store import Heartbeat, PollState, Store
 
 MIN_BEAT_LIMIT = timedelta(seconds=90)
@@ -70,7 +71,15 @@ def source_problem(
         return "never successful"
     if state.failing_since is not None and now - state.failing_since >= 3 * every:
         return f"failing for {age(now - state.failing_since)}"
+    last = state.last_ok_at
+    if running_since is not None and last is not None and now - last > stale(every):
+        # No error either: the daemon runs but this source's job does not (stuck or lost).
+        return f"no good poll for {age(now - last)}"
     return None
+
+
+def stale(every: timedelta) -> timedelta:
+    return timedelta(seconds=stale_limit(every.total_seconds()))
 
 
 def assess(

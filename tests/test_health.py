@@ -153,3 +153,13 @@ def test_status_text_starts_with_the_daemon_line(config: Config) -> None:
     result = CliRunner().invoke(main, ["-c", str(config.path), "status"])
     assert result.stdout.startswith("daemon: not running (last beat 3 h ago)\n")
     assert result.exit_code == 0
+
+
+def test_a_source_whose_job_stopped_while_the_daemon_runs_is_degraded(config: Config) -> None:
+    with Store(config.database) as store:
+        store.save_poll("Acme", "hackernews", [], "c", 0, NOW - timedelta(hours=2))
+        store.beat(4242, "box", NOW - timedelta(days=1), "0.1.0", NOW - timedelta(seconds=5))
+        running = health_of(config, store, NOW, lock_held=True)
+        stopped = health_of(config, store, NOW, lock_held=False)
+    assert running.reasons == ("source Acme on hackernews: no good poll for 2 h",)
+    assert stopped.healthy  # a stopped daemon is reported, not a stuck source
