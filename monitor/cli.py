@@ -216,6 +216,7 @@ def detect(ctx: Context, once: bool) -> None:
     with ctx.store(config) as store:
         outbox = outbox_for(config, store)
         changes = Detector(config, store, outbox.enqueue_alerts).run_once()
+        outbox.release_held()  # notices held by silences that have ended since
         report = outbox.deliver_once()
     for change in changes:
         if change.kind:

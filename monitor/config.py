@@ -204,13 +204,6 @@ class MetricsSettings:
     # Off unless set: "127.0.0.1:9464" serves /metrics and /healthz there.
     listen: str | None = None
 
-    def __post_init__(self) -> None:
-        if self.listen is not None:
-            try:
-                parse_listen(self.listen)
-            except MetricsConfigError as exc:
-                raise ValueError(str(exc).removeprefix("metrics.listen: ")) from None
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _RawConfig:
@@ -315,6 +308,7 @@ def load_config(path: Path | str, environ: dict[str, str] | None = None) -> Conf
     if raw is not None:
         _check_references(raw, errors)
         _check_mutes(raw.brands, errors)
+        _check_metrics(raw.metrics, errors)
     if errors.items or raw is None:
         raise ConfigError(path, errors.items)
     database = Path(raw.database)
@@ -427,6 +421,16 @@ def _build_polls(
             if settings is not None:
                 polls[brand.name, name] = settings
     return polls
+
+
+def _check_metrics(metrics: MetricsSettings, errors: Errors) -> None:
+    if metrics.listen is None:
+        return
+    try:
+        parse_listen(metrics.listen)
+    except MetricsConfigError as exc:
+        problem, _, fix = str(exc).removeprefix("metrics.listen: ").partition("; ")
+        errors.add("metrics.listen", problem, fix)
 
 
 def _check_mutes(brands: tuple[BrandConfig, ...], errors: Errors) -> None:

@@ -345,3 +345,42 @@ def test_sighup_refuses_a_bad_config_and_applies_a_good_one(
         code = daemon.stop()
     assert "brands[0].chanels" in error and "did you mean" in error
     assert code == 0
+
+
+def test_reload_keeps_unchanged_jobs_on_their_schedule_and_drops_removed_ones(
+    write_config: Callable[[str], Path],
+) -> None:
+    path = write_config(TWO_BRANDS)
+    scheduler = BackgroundScheduler(timezone="UTC")
+    with Store(load_config(path).database) as store:
+        daemon = Daemon(load_config(path), store)
+        daemon.schedule(scheduler)
+        scheduler.start(paused=True)
+        try:
+            kept = scheduler.get_job("poll:Apple:hackernews").next_run_time
+            write_config(
+                "brands:\n  - {name: Apple, terms: [apple], channels: [hackernews, rss]}\n"
+                "channels:\n  hackernews: {every: 2m}\n"
+                "  rss: {every: 20m, feeds: ['https://e.example/f']}\n"
+            )
+            assert daemon.reload(scheduler)
+            jobs = {job.id: job for job in scheduler.get_jobs()}
+        finally:
+            scheduler.shutdown(wait=False)
+    assert "poll:Google:hackernews" not in jobs
+    assert jobs["poll:Apple:hackernews"].next_run_time == kept
+    assert jobs["poll:Apple:rss"].trigger.interval.total_seconds() == 1200
+
+
+def test_reload_refuses_a_config_that_fails_check_and_keeps_the_old_one(
+    write_config: Callable[[str], Path],
+) -> None:
+    path = write_config(TWO_BRANDS)
+    scheduler = BackgroundScheduler(timezone="UTC")
+    with Store(load_config(path).database) as store:
+        daemon = Daemon(load_config(path), store)
+        daemon.schedule(scheduler)
+        write_config("brands: []\n")
+        assert not daemon.reload(scheduler)
+    assert [b.name for b in daemon.config.brands] == ["Apple", "Google"]
+    assert scheduler.get_job("poll:Google:hackernews") is not None
