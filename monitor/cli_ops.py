@@ -153,10 +153,11 @@ def outbox_retry(ctx: Context, message_id: int | None, all_dead: bool) -> None:
 
     if (message_id is None) == (not all_dead):
         raise click.UsageError("give a message ID or --all-dead (not both)")
+    ids = None if message_id is None else [message_id]
     config = ctx.config()
     with ctx.store(config) as store:
         try:
-            count = retry(store, None if all_dead else [message_id or 0], utcnow())
+            count = retry(store, ids, utcnow())
         except OperatorError as exc:
             fail(str(exc))
         report = outbox_for(config, store).deliver_once()
