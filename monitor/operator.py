@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from monitor.config import Config
 from monitor.models import Incident
-from monitor.outbox import Outbox
+from monitor.outbox import Outbox, spike_window
 from monitor.silences import parse_scope
 from monitor.store import Store
 from monitor.validate import did_you_mean
@@ -87,7 +87,7 @@ def resolve(
             notifications=incident.notifications + 1,
         )
         store.save_incident(resolved)
-        window = config.brand(incident.brand).spike.window
+        window = spike_window(config, incident.brand)
         outbox.enqueue_alerts(resolved, "resolved", window, now)
     return resolved
 

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import IO, Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
-from monitor.config import Config
+from monitor.config import Config, SpikeSettings
 from monitor.digest.build import build_digest
 from monitor.logs import kv
 from monitor.metrics import Metrics
@@ -139,6 +139,12 @@ def build_alert(
     )
 
 
+def spike_window(config: Config, brand: str) -> timedelta:
+    """The brand's detection window; the default one for a brand a reload removed."""
+    found = [b for b in config.brands if b.name == brand]
+    return found[0].spike.window if found else SpikeSettings().window
+
+
 @dataclass(frozen=True, slots=True)
 class DeliveryReport:
     sent: int = 0
@@ -204,7 +210,7 @@ class Outbox:
             for incident, kind in self.store.held_incidents():
                 if silencing(incident, active, now) is not None:
                     continue
-                window = self.config.brand(incident.brand).spike.window
+                window = spike_window(self.config, incident.brand)
                 held: AlertKind = kind  # type: ignore[assignment]  # written by hold_notice
                 self._enqueue_routed(incident, held, window, now, f"held-{kind}")
                 self.store.release_notice(incident.id)

@@ -243,3 +243,19 @@ def test_silence_add_prints_its_id_and_list_shows_it(config: Config) -> None:
 def test_a_typo_in_the_silenced_brand_suggests_the_right_one(config: Config) -> None:
     code, out = cli(config, "silence", "add", "--brand", "Apx", "--for", "2h")
     assert code == 2 and "did you mean 'Apex'?" in out
+
+
+def test_a_held_alert_of_a_brand_removed_by_a_reload_is_still_sent(
+    config: Config, write_config: Callable[[str], Path]
+) -> None:
+    clock = FixedClock(NOW)
+    with Store(config.database) as store:
+        seed_spike(store, config, NOW)
+        add_silence(config, store, "Apex", None, timedelta(minutes=10), "deploy", NOW)
+        Daemon(config, store, clock=clock, stream=io.StringIO()).detect_job()
+        renamed = load_config(write_config(CONFIG.replace("Apex", "Apex2")))
+        clock.advance(minutes=11)
+        daemon = Daemon(renamed, store, clock=clock, stream=io.StringIO())
+        daemon.detect_job()
+        daemon.deliver()
+        assert sent_kinds(store) == ["opened"]
