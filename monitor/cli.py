@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -11,69 +12,26 @@ from typing import TYPE_CHECKING
 
 import click
 
+from monitor.cli_base import (
+    DURATION,
+    EXIT_DEGRADED,
+    EXIT_FAILED,
+    Context,
+    pass_ctx,
+    pick_name,
+)
+from monitor.cli_ops import COMMANDS as OPS_COMMANDS
+
 # Everything else is imported inside the command that needs it, to keep start-up fast: `--help`
 # and `check` must not pay for httpx, sqlite-utils, feedparser, VADER or matplotlib.
 if TYPE_CHECKING:
     from monitor.config import Config
-    from monitor.store import Store
-
-    _DurationBase = click.ParamType[timedelta, str | timedelta]
-else:
-    _DurationBase = click.ParamType  # not subscriptable at run time before click 8.2
 
 
-def setup_logging(level: str = "INFO") -> None:
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
-    )
-    # httpx logs every request URL at INFO, and some APIs take their key in the query string.
-    for noisy in ("httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+def setup_logging(config: Config, level: str | None = None) -> None:
+    from monitor.logs import setup_logging as configure
 
-
-class Context:
-    def __init__(self, config_path: Path | None) -> None:
-        self.config_path = config_path
-
-    def config(self) -> Config:
-        from monitor.config import ConfigError, default_config_path, load_config
-
-        try:
-            return load_config(self.config_path or default_config_path())
-        except ConfigError as exc:
-            click.echo(str(exc), err=True)
-            sys.exit(1)
-
-    def store(self, config: Config) -> Store:
-        # Imported here: sqlite-utils is slow to import, and --help and check never need it.
-        from monitor.store import Store, StoreError
-
-        try:
-            return Store(config.database)
-        except StoreError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
-
-
-class Duration(_DurationBase):
-    """A duration option such as 30s, 5m, 12h or 14d."""
-
-    name = "duration"
-
-    def convert(
-        self, value: str | timedelta, param: click.Parameter | None, ctx: click.Context | None
-    ) -> timedelta:
-        if isinstance(value, timedelta):
-            return value
-        from monitor.validate import parse_duration
-
-        try:
-            return parse_duration(value)
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-DURATION = Duration()
+    configure(level or config.log_level, config.log_format)
 
 
 @click.group()
@@ -92,20 +50,32 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
     ctx.obj = Context(config_path)
 
 
-pass_ctx = click.make_pass_decorator(Context)
-
-
 def _config_after_command(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
     if value is not None:
         ctx.ensure_object(Context).config_path = value
 
 
 @main.command()
+@click.option("--json", "as_json", is_flag=True, help='{"ok": ..., "errors": [...]} on stdout.')
 @pass_ctx
-def check(ctx: Context) -> None:
+def check(ctx: Context, as_json: bool) -> None:
     """Validate the config; exit 1 listing every problem."""
-    config = ctx.config()
+    from monitor.config import ConfigError, default_config_path, load_config
+
+    path = ctx.config_path or default_config_path()
+    if not as_json:
+        config = ctx.config()
+    else:
+        try:
+            config = load_config(path)
+        except ConfigError as exc:
+            click.echo(json.dumps({"path": str(path), "ok": False, "errors": exc.errors}, indent=2))
+            sys.exit(1)
     jobs = sum(len(b.channels) for b in config.brands)
+    if as_json:
+        summary = {"brands": len(config.brands), "poll_jobs": jobs, "teams": len(config.teams)}
+        click.echo(json.dumps({"path": str(path), "ok": True, "errors": [], **summary}, indent=2))
+        return
     click.echo(
         f"{config.path}: OK ({len(config.brands)} brands, {jobs} poll jobs, "
         f"{len(config.teams)} teams, {len(config.routes)} routes)"
@@ -117,13 +87,14 @@ def check(ctx: Context) -> None:
 def run(ctx: Context) -> None:
     """Run the daemon until SIGTERM or Ctrl-C."""
     from monitor.daemon import AlreadyRunning, Daemon
+    from monitor.metrics import MetricsConfigError
 
     config = ctx.config()
-    setup_logging(config.log_level)
+    setup_logging(config)
     with ctx.store(config) as store:
         try:
             finished = Daemon(config, store).run()
-        except AlreadyRunning as exc:
+        except (AlreadyRunning, MetricsConfigError) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
         if not finished:
@@ -134,17 +105,20 @@ def run(ctx: Context) -> None:
 
 
 @main.command()
-@click.option(
-    "--once", is_flag=True, required=True, help="Poll every (brand, channel) once and exit."
-)
+@click.option("--once", is_flag=True, help="Poll every (brand, channel) once and exit.")
 @pass_ctx
 def poll(ctx: Context, once: bool) -> None:
-    """Poll every (brand, channel) once."""
+    """Poll every (brand, channel) once (--once); `monitor run` polls on a schedule."""
     from monitor.poller import Poller
     from monitor.report import table
 
+    if not once:
+        raise click.UsageError(
+            "`monitor poll` polls once and exits, so it needs --once; "
+            "to poll on a schedule, run the daemon: `monitor run`"
+        )
     config = ctx.config()
-    setup_logging("WARNING")
+    setup_logging(config, "WARNING")
     with ctx.store(config) as store:
         poller = Poller(config, store)
         try:
@@ -161,22 +135,41 @@ def poll(ctx: Context, once: bool) -> None:
         )
     )
     if any(r.error for r in reports):
-        sys.exit(2)
+        sys.exit(EXIT_FAILED)
 
 
 @main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object (see README).")
 @pass_ctx
-def status(ctx: Context) -> None:
-    """Per (brand, channel): last poll, last error, mentions stored, cursor; pending/dead alerts."""
+def status(ctx: Context, as_json: bool) -> None:
+    """Daemon liveness, each source, the outbox; exit 0 healthy, 1 degraded."""
+    from monitor.health import daemon_line, health_of, to_json
+    from monitor.lock import lock_held
+    from monitor.models import utcnow
     from monitor.report import outbox_summary, status_table
 
     config = ctx.config()
+    now = utcnow()
     with ctx.store(config) as store:
-        click.echo(status_table(store.poll_states()))
-        problems = store.messages("dead", limit=10) + [
-            m for m in store.messages("pending", limit=50) if m.last_error
-        ]
-        click.echo("\n" + outbox_summary(store.outbox_counts(), problems))
+        health = health_of(config, store, now, lock_held(config.database))
+        if as_json:
+            click.echo(json.dumps(to_json(health, now), indent=2))
+        else:
+            click.echo(daemon_line(health.daemon, now) + "\n")
+            click.echo(status_table(store.poll_states()))
+            problems = store.messages("dead", limit=10) + [
+                m for m in store.messages("pending", limit=50) if m.last_error
+            ]
+            click.echo("\n" + outbox_summary(store.outbox_counts(), problems))
+            click.echo(
+                f"incidents open: {health.incidents_open}, "
+                f"silences active: {health.silences_active}"
+            )
+            click.echo("\nhealth: " + ("ok" if health.healthy else "DEGRADED"))
+            for reason in health.reasons:
+                click.echo(f"  - {reason}")
+    if not health.healthy:
+        sys.exit(EXIT_DEGRADED)
 
 
 @main.command()
@@ -202,6 +195,7 @@ def mentions(
 
     start = utcnow() - since if since else None
     config = ctx.config()
+    brand = pick_name(brand, [b.name for b in config.brands], "--brand")
     with ctx.store(config) as store:
         rows = store.iter_mentions(
             brand=brand, channel=channel, since=start, label=label, limit=limit
@@ -221,10 +215,11 @@ def detect(ctx: Context, once: bool) -> None:
     from monitor.spikes import Detector
 
     config = ctx.config()
-    setup_logging(config.log_level)
+    setup_logging(config)
     with ctx.store(config) as store:
         outbox = outbox_for(config, store)
         changes = Detector(config, store, outbox.enqueue_alerts).run_once()
+        outbox.release_held()  # notices held by silences that have ended since
         report = outbox.deliver_once()
     for change in changes:
         if change.kind:
@@ -243,16 +238,13 @@ def test_alert(ctx: Context, team: str) -> None:
     from monitor.outbox import send_test_alert
 
     config = ctx.config()
-    if team not in config.teams:
-        raise click.BadParameter(
-            f"no team {team!r}; teams: {', '.join(sorted(config.teams)) or 'none'}"
-        )
+    team = pick_name(team, list(config.teams), "team") or team
     with ctx.store(config) as store:
         results = send_test_alert(config, store, team)
     for receiver, error in results:
         click.echo(f"{receiver}: {'OK' if error is None else 'FAILED: ' + error}")
     if any(error for _, error in results):
-        sys.exit(1)
+        sys.exit(EXIT_FAILED)
 
 
 @main.command()
@@ -263,16 +255,22 @@ def test_alert(ctx: Context, team: str) -> None:
     show_default=True,
     help="Also list incidents resolved since.",
 )
+@click.option("--json", "as_json", is_flag=True, help="A JSON list instead of a table.")
 @pass_ctx
-def incidents(ctx: Context, since: timedelta) -> None:
-    """Open and recent incidents."""
+def incidents(ctx: Context, since: timedelta, as_json: bool) -> None:
+    """Open and recent incidents; `silenced #N` and `acked` show on open ones."""
     from monitor.models import utcnow
-    from monitor.report import incidents_table
+    from monitor.report import incident_record, incidents_table
 
     config = ctx.config()
     now = utcnow()
     with ctx.store(config) as store:
-        click.echo(incidents_table(store.incidents(since=now - since), now))
+        found = store.incidents(since=now - since)
+        silences = store.silences(active_at=now)
+    if as_json:
+        click.echo(json.dumps([incident_record(i, silences, now) for i in found], indent=2))
+    else:
+        click.echo(incidents_table(found, now, silences))
 
 
 @main.command()
@@ -289,15 +287,13 @@ def incidents(ctx: Context, since: timedelta) -> None:
 def digest(ctx: Context, team: str, week: str | None, preview_dir: Path | None, send: bool) -> None:
     """Preview or send a team's weekly sentiment digest."""
     from monitor.digest import default_week, parse_week
+    from monitor.digest.build import coverage_note
     from monitor.models import utcnow
     from monitor.notify.preview import preview_digest
     from monitor.outbox import send_digest_now
 
     config = ctx.config()
-    if team not in config.teams:
-        raise click.BadParameter(
-            f"no team {team!r}; teams: {', '.join(sorted(config.teams)) or 'none'}"
-        )
+    team = pick_name(team, list(config.teams), "--team") or team
     if bool(preview_dir) == send:
         raise click.UsageError("give exactly one of --preview DIR or --send")
     try:
@@ -307,6 +303,9 @@ def digest(ctx: Context, team: str, week: str | None, preview_dir: Path | None, 
         raise click.BadParameter(str(exc), param_hint="--week") from None
     with ctx.store(config) as store:
         if preview_dir:
+            note = coverage_note(config, store, team, week)
+            if note:
+                click.echo(f"note: {note}")
             for path in preview_digest(config, store, team, week, preview_dir, now=utcnow()):
                 click.echo(f"wrote {path}")
             return
@@ -314,7 +313,7 @@ def digest(ctx: Context, team: str, week: str | None, preview_dir: Path | None, 
     for receiver, error in results:
         click.echo(f"{receiver}: {'sent' if error is None else 'FAILED: ' + error}")
     if any(error for _, error in results):
-        sys.exit(1)
+        sys.exit(EXIT_FAILED)
 
 
 @main.command()
@@ -331,13 +330,7 @@ def score(ctx: Context, text: str, brand: str | None, as_json: bool) -> None:
     scorer = Scorer()
     if brand is not None:
         config = ctx.config()
-        found = [b for b in config.brands if b.name.lower() == brand.lower()]
-        if not found:
-            names = ", ".join(b.name for b in config.brands)
-            raise click.BadParameter(
-                f"no brand {brand!r}; the brands are {names}", param_hint="--brand"
-            )
-        b = found[0]
+        b = config.brand(pick_name(brand, [b.name for b in config.brands], "--brand") or brand)
         scorer = Scorer(
             lexicon=b.lexicon,
             complaint_phrases=b.complaint_phrases,
@@ -358,18 +351,30 @@ def demo(keep: bool) -> None:
     sys.exit(run_demo(keep=keep, echo=click.echo))
 
 
-# `-c` is also accepted after the command (`monitor check -c prod.yaml`), where users put it.
+for _ops_command in OPS_COMMANDS:
+    main.add_command(_ops_command)
+
+
+def _accept_config_after(command: click.Command) -> None:
+    """`-c` is also accepted after the command (`monitor check -c prod.yaml`, `monitor silence
+    add ... -c prod.yaml`), where users put it."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _accept_config_after(sub)
+    command.params.append(
+        click.Option(
+            ["-c", "--config", "config_path"],
+            type=click.Path(path_type=Path),
+            expose_value=False,
+            callback=_config_after_command,
+            help="Config file (may also come before the command).",
+        )
+    )
+
+
 for _command in main.commands.values():
     if _command.name != "demo":
-        _command.params.append(
-            click.Option(
-                ["-c", "--config", "config_path"],
-                type=click.Path(path_type=Path),
-                expose_value=False,
-                callback=_config_after_command,
-                help="Config file (may also come before the command).",
-            )
-        )
+        _accept_config_after(_command)
 
 if __name__ == "__main__":
     main()

@@ -13,6 +13,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from monitor.channels import CHANNELS, channel_module
+from monitor.logs import LogFormat
+from monitor.matching import normalize_domain
+from monitor.metrics import MetricsConfigError, parse_listen
 from monitor.validate import Errors, Secret, build
 
 if TYPE_CHECKING:
@@ -78,6 +81,9 @@ class BrandConfig:
     # Per-brand settings for a channel, laid over the shared `channels:` block (e.g. the
     # App Store apps or the RSS feeds that belong to this brand alone).
     channel_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Sources of noise, dropped before storing and counted as muted in `monitor status`.
+    exclude_authors: tuple[str, ...] = ()
+    exclude_domains: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.terms:
@@ -194,6 +200,12 @@ class SentimentSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MetricsSettings:
+    # Off unless set: "127.0.0.1:9464" serves /metrics and /healthz there.
+    listen: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class _RawConfig:
     """The YAML's top level; `channels` values are validated per adapter afterwards."""
 
@@ -208,6 +220,8 @@ class _RawConfig:
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     sentiment: SentimentSettings = field(default_factory=SentimentSettings)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: LogFormat = "text"
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -226,6 +240,8 @@ class Config:
     retention: RetentionSettings
     sentiment: SentimentSettings
     log_level: str
+    log_format: LogFormat = "text"
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     def brand(self, name: str) -> BrandConfig:
         for brand in self.brands:
@@ -291,6 +307,8 @@ def load_config(path: Path | str, environ: dict[str, str] | None = None) -> Conf
     polls = _build_polls(channels_data, channels, raw.brands if raw else (), errors)
     if raw is not None:
         _check_references(raw, errors)
+        _check_mutes(raw.brands, errors)
+        _check_metrics(raw.metrics, errors)
     if errors.items or raw is None:
         raise ConfigError(path, errors.items)
     database = Path(raw.database)
@@ -310,6 +328,8 @@ def load_config(path: Path | str, environ: dict[str, str] | None = None) -> Conf
         retention=raw.retention,
         sentiment=raw.sentiment,
         log_level=raw.log_level,
+        log_format=raw.log_format,
+        metrics=raw.metrics,
     )
 
 
@@ -401,6 +421,33 @@ def _build_polls(
             if settings is not None:
                 polls[brand.name, name] = settings
     return polls
+
+
+def _check_metrics(metrics: MetricsSettings, errors: Errors) -> None:
+    if metrics.listen is None:
+        return
+    try:
+        parse_listen(metrics.listen)
+    except MetricsConfigError as exc:
+        problem, _, fix = str(exc).removeprefix("metrics.listen: ").partition("; ")
+        errors.add("metrics.listen", problem, fix)
+
+
+def _check_mutes(brands: tuple[BrandConfig, ...], errors: Errors) -> None:
+    for i, brand in enumerate(brands):
+        for j, author in enumerate(brand.exclude_authors):
+            if not author.strip().removeprefix("@").strip():
+                errors.add(
+                    f"brands[{i}].exclude_authors[{j}]",
+                    "empty author name",
+                    "write the author's handle, e.g. 'spambot' or '@spambot', or remove the entry",
+                )
+        for j, domain in enumerate(brand.exclude_domains):
+            try:
+                normalize_domain(domain)
+            except ValueError as exc:
+                problem, _, fix = str(exc).partition(": ")
+                errors.add(f"brands[{i}].exclude_domains[{j}]", problem, fix)
 
 
 def _check_references(raw: _RawConfig, errors: Errors) -> None:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import logging
 import os
 import signal
+import socket
 import threading
+import time
 from collections.abc import Callable, Collection
 from datetime import timedelta
-from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
@@ -19,8 +19,13 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from monitor.config import Config
+from monitor import __version__
+from monitor.config import Config, ConfigError, load_config
 from monitor.digest import DigestScheduler, digest_settings
+from monitor.health import health_of
+from monitor.lock import AlreadyRunning, DaemonLock
+from monitor.logs import kv, setup_logging
+from monitor.metrics import Metrics, MetricsServer, serve
 from monitor.models import Clock, utcnow
 from monitor.outbox import DeliveryReport, outbox_for
 from monitor.poller import Poller
@@ -29,49 +34,7 @@ from monitor.store import Store
 
 log = logging.getLogger(__name__)
 
-
-class AlreadyRunning(Exception):
-    pass
-
-
-class DaemonLock:
-    """An exclusive lock file beside the database, so two daemons never poll into one store."""
-
-    def __init__(self, database: Path) -> None:
-        self.path = database.with_name(database.name + ".lock")
-        self._file: IO[str] | None = None
-
-    def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+")  # noqa: SIM115 - held open for the daemon's lifetime
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            pid = handle.read().strip() or "unknown"
-            handle.close()
-            raise AlreadyRunning(
-                f"another monitor daemon (pid {pid}) is already using {self.path.with_suffix('')}; "
-                "stop it first, or point this one at another database"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        self._file = handle
-
-    def release(self) -> None:
-        if self._file is not None:
-            fcntl.flock(self._file, fcntl.LOCK_UN)
-            self._file.close()
-            self._file = None
-
-    def __enter__(self) -> DaemonLock:
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
+__all__ = ["AlreadyRunning", "Daemon", "DaemonLock"]
 
 
 class RunningJobs:
@@ -107,6 +70,14 @@ def _jitter(every: timedelta) -> int:
     return int(min(every.total_seconds() * 0.1, 30))
 
 
+def _same(old: Any, new: Any) -> bool:
+    # str() leaves out the time zone a cron trigger fires in; start dates always differ.
+    return (str(old), str(getattr(old, "timezone", ""))) == (
+        str(new),
+        str(getattr(new, "timezone", "")),
+    )
+
+
 class Daemon:
     """Wires jobs onto a scheduler. `schedule` works on any APScheduler 3 scheduler."""
 
@@ -118,33 +89,72 @@ class Daemon:
         clock: Clock = utcnow,
         stream: IO[str] | None = None,
         stop_grace: float = 5.0,
+        timer: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.config = config
         self.store = store
         self.clock = clock
+        self.stream = stream
+        self.timer = timer
         # How long a stop waits for running jobs; supervisors kill a slow stop (systemd after
         # 90s, many container runtimes after 10s), so the daemon must end well inside that.
         self.stop_grace = stop_grace
         self.running = RunningJobs()
-        self.outbox = outbox_for(config, store, clock=clock, stream=stream)
-        self.detector = Detector(config, store, self.outbox.enqueue_alerts, clock=clock)
-        self.poller = Poller(config, store, clock=clock, on_new_negatives=self.alert_now)
-        self.digests = DigestScheduler(config, store, self.outbox.enqueue, clock=clock)
+        self.metrics = Metrics(snapshot=store.metrics_snapshot)
+        self.started_at = clock()
         # Detection runs from its own job and from any poll job; two passes at once could open
         # the same incident twice. Two deliveries at once could send a message twice.
         self._detecting = threading.Lock()
         self._delivering = threading.Lock()
-        alerting = config.alerting
-        self.extra_jobs: list[tuple[str, Callable[[], Any], timedelta]] = [
+        # Pollers replaced by a reload; their jobs may still be running, so they close at stop.
+        self._retired: list[Poller] = []
+        self._use(config)
+
+    def _use(self, config: Config) -> None:
+        """Build every stage from `config`; the scheduled jobs call whatever is current."""
+        self.config = config
+        self.outbox = outbox_for(
+            config, self.store, clock=self.clock, stream=self.stream, metrics=self.metrics
+        )
+        self.detector = Detector(config, self.store, self.outbox.enqueue_alerts, clock=self.clock)
+        self.poller = Poller(
+            config,
+            self.store,
+            clock=self.clock,
+            on_new_negatives=self.alert_now,
+            metrics=self.metrics,
+        )
+        self.digests = DigestScheduler(config, self.store, self.outbox.enqueue, clock=self.clock)
+
+    def extra_jobs(self) -> list[tuple[str, Callable[[], Any], timedelta]]:
+        alerting = self.config.alerting
+        return [
             # Still scheduled: incidents resolve and reminders fall due without new mentions.
-            ("detect", self.detect, alerting.detect_every),
+            ("detect", self.detect_job, alerting.detect_every),
             ("deliver", self.deliver, alerting.deliver_every),
             ("retention", self.purge, timedelta(hours=6)),
         ]
 
+    def beat(self) -> None:
+        """The heartbeat `monitor status` reads: this daemon is alive and not stuck."""
+        self.store.beat(
+            os.getpid(), socket.gethostname(), self.started_at, __version__, self.clock()
+        )
+
+    def detect_job(self) -> list[Transition]:
+        self.beat()
+        changes = self.detect()
+        # Incidents whose silence ended while they stayed open get their held notice now.
+        if self.outbox.release_held():
+            self.deliver()
+        return changes
+
     def detect(self, brands: Collection[str] | None = None) -> list[Transition]:
         with self._detecting:
-            return self.detector.run_once(brands)
+            started = self.timer()
+            try:
+                return self.detector.run_once(brands)
+            finally:
+                self.metrics.detect_finished(self.timer() - started)
 
     def deliver(self) -> DeliveryReport:
         with self._delivering:
@@ -168,62 +178,121 @@ class Daemon:
         log.info("retention_purge %s", " ".join(f"{k}={v}" for k, v in counts.items()))
         return counts
 
-    def schedule(self, scheduler: BaseScheduler) -> None:
+    def _poll(self, brand: str, channel: str) -> object:
+        # Looked up at run time, so a reload's new poller serves the existing job.
+        return self.poller.poll(brand, channel)
+
+    def _run_due_digests(self) -> object:
+        return self.digests.run_due()
+
+    def schedule(self, scheduler: BaseScheduler, *, reload: bool = False) -> None:
+        """Add every job. With `reload`, jobs whose trigger is unchanged keep their next run
+        time, jobs the config no longer has are removed, and no catch-up runs are added."""
         now = self.clock()
-        for i, (brand, channel) in enumerate(self.poller.jobs()):
-            every = self.config.polls[brand, channel].every
+        wanted: set[str] = set()
+
+        def add(job_id: str, trigger: Any, **kwargs: Any) -> None:
+            wanted.add(job_id)
+            existing = scheduler.get_job(job_id)
+            if reload and existing is not None and _same(existing.trigger, trigger):
+                return
+            if existing is not None:
+                # A changed interval counts from now; only a new job runs at once.
+                kwargs.pop("next_run_time", None)
             scheduler.add_job(
-                self.running.track(self.poller.poll),
-                IntervalTrigger(seconds=every.total_seconds(), jitter=_jitter(every)),
-                args=(brand, channel),
-                id=f"poll:{brand}:{channel}",
-                name=f"poll {brand} on {channel}",
+                trigger=trigger,
+                id=job_id,
                 max_instances=1,
                 coalesce=True,
+                replace_existing=True,
+                **kwargs,
+            )
+
+        for i, (brand, channel) in enumerate(self.poller.jobs()):
+            every = self.config.polls[brand, channel].every
+            add(
+                f"poll:{brand}:{channel}",
+                IntervalTrigger(seconds=every.total_seconds(), jitter=_jitter(every)),
+                func=self.running.track(self._poll),
+                args=(brand, channel),
+                name=f"poll {brand} on {channel}",
                 misfire_grace_time=int(every.total_seconds()),
                 next_run_time=now + timedelta(seconds=i * 0.2),
-                replace_existing=True,
             )
         for team in self.digests.teams():
             day, at = digest_settings(self.config, team).schedule.split()
             hour, minute = at.split(":")
-            scheduler.add_job(
-                self.running.track(self.digests.run_due),
+            add(
+                f"digest:{team}",
                 CronTrigger(
                     day_of_week=day,
                     hour=int(hour),
                     minute=int(minute),
                     timezone=self.config.teams[team].timezone,
                 ),
-                id=f"digest:{team}",
+                func=self.running.track(self._run_due_digests),
                 name=f"weekly digest for {team}",
-                max_instances=1,
-                coalesce=True,
                 misfire_grace_time=3600,
+            )
+        if not reload:
+            # A daemon that was down when a digest fell due sends it once, now.
+            scheduler.add_job(
+                self.running.track(self._run_due_digests),
+                id="digest:catch-up",
+                next_run_time=now + timedelta(seconds=5),
                 replace_existing=True,
             )
-        # A daemon that was down when a digest fell due sends it once, now.
-        scheduler.add_job(
-            self.running.track(self.digests.run_due),
-            id="digest:catch-up",
-            next_run_time=now + timedelta(seconds=5),
-            replace_existing=True,
-        )
-        for job_id, func, every in self.extra_jobs:
-            scheduler.add_job(
-                self.running.track(func),
+        for job_id, func, every in self.extra_jobs():
+            add(
+                job_id,
                 IntervalTrigger(seconds=every.total_seconds()),
-                id=job_id,
+                func=self.running.track(func),
                 name=job_id,
-                max_instances=1,
-                coalesce=True,
                 misfire_grace_time=int(every.total_seconds()),
                 next_run_time=now + timedelta(seconds=2),
-                replace_existing=True,
             )
+        if reload:
+            for job in scheduler.get_jobs():
+                if job.id not in wanted and job.id != "digest:catch-up":
+                    job.remove()
+
+    def reload(self, scheduler: BaseScheduler) -> bool:
+        """Re-read the config (SIGHUP). A config that fails `check` is refused, its errors
+        logged, and the running one kept. Returns whether the new config is in use."""
+        path = self.config.path
+        try:
+            config = load_config(path)
+        except ConfigError as exc:
+            for error in exc.errors:
+                log.error(kv("reload_config_error", path=path, error=error))
+            log.error(kv("reload_refused", path=path, errors=len(exc.errors), kept="old config"))
+            return False
+        if config.database != self.config.database:
+            log.error(
+                kv(
+                    "reload_refused",
+                    path=path,
+                    error="database changed; restart the daemon to switch databases",
+                )
+            )
+            return False
+        if config.metrics.listen != self.config.metrics.listen:
+            log.warning(kv("reload_metrics_listen_unchanged", note="restart to move /metrics"))
+        setup_logging(config.log_level, config.log_format)
+        self._retired.append(self.poller)
+        self._use(config)
+        self.schedule(scheduler, reload=True)
+        log.info(kv("reloaded", path=path, jobs=len(scheduler.get_jobs())))
+        return True
+
+    def health(self) -> tuple[bool, list[str]]:
+        """For /healthz: the same rule as `monitor status`; this daemon holds the lock."""
+        health = health_of(self.config, self.store, self.clock(), lock_held=True)
+        return health.healthy, list(health.reasons)
 
     def run(self) -> bool:
         """Run until SIGTERM/SIGINT, then give running jobs `stop_grace` seconds to finish.
+        SIGHUP reloads the config.
 
         Returns False if a job was still running then (say a poll stuck in a slow-drip read):
         its thread cannot be stopped, so the caller must end the process with os._exit. That
@@ -239,15 +308,28 @@ class Daemon:
                 # Not wait=True: that waits for running jobs, and a stuck one holds it forever.
                 scheduler.shutdown(wait=False)
 
+        def hangup(signum: int, frame: FrameType | None) -> None:
+            # In a thread: the handler interrupts the main thread, which may hold the
+            # scheduler's lock mid-update; the thread waits for it like any other caller.
+            threading.Thread(target=self.reload, args=(scheduler,), name="reload").start()
+
+        server: MetricsServer | None = None
         with DaemonLock(self.config.database):
             signal.signal(signal.SIGTERM, stop)
             signal.signal(signal.SIGINT, stop)
+            signal.signal(signal.SIGHUP, hangup)
+            self.started_at = self.clock()
+            self.beat()
+            if self.config.metrics.listen:
+                server = serve(self.config.metrics.listen, self.metrics, self.health)
             log.info(
                 "daemon_start jobs=%d database=%s", len(scheduler.get_jobs()), self.config.database
             )
             try:
                 scheduler.start()
             finally:
+                if server is not None:
+                    server.stop()
                 busy = self.running.wait_idle(self.stop_grace)
                 if busy:
                     log.warning(
@@ -257,6 +339,7 @@ class Daemon:
                         self.stop_grace,
                     )
                 else:
-                    self.poller.close()
+                    for poller in [*self._retired, self.poller]:
+                        poller.close()
                 log.info("daemon_stopped")
         return busy == 0

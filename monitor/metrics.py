@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_LISTEN = "127.0.0.1:9464"
 PollOutcome = Literal["ok", "failed", "backing_off"]
+# The health decision (monitor.health, the same rule as `monitor status`): (healthy, reasons).
 Health = Callable[[], tuple[bool, list[str]]]
 
 POLL_BUCKETS = (0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
@@ -156,29 +157,6 @@ def stale_limit(every_seconds: float) -> float:
     """How long without a good poll before a source counts as stale: three missed polls, and
     never under an hour (a failing source is re-polled at most hourly, see poller backoff)."""
     return max(3 * every_seconds, 3600.0)
-
-
-def assess(
-    snap: Snapshot,
-    now: float,
-    stale_after: Mapping[tuple[str, str], float],
-    started_at: float,
-) -> tuple[bool, list[str]]:
-    """The health decision for /healthz, from the store snapshot: every polled (brand, channel)
-    had a good poll within its limit (counted from start-up if it never had one), and no
-    outbox message is dead. Returns (healthy, reasons)."""
-    reasons = []
-    for (brand, channel), limit in sorted(stale_after.items()):
-        last = snap.last_success.get((brand, channel))
-        since = now - (last if last is not None else started_at)
-        if since > limit:
-            what = "no good poll" if last is None else "last good poll"
-            reasons.append(
-                f"source stale: {brand} on {channel}, {what} for {since:.0f}s (limit {limit:.0f}s)"
-            )
-    if snap.outbox_dead:
-        reasons.append(f"outbox: {snap.outbox_dead} dead message(s), see monitor status")
-    return not reasons, reasons
 
 
 def parse_listen(value: str) -> tuple[str, int]:

@@ -179,6 +179,8 @@ class Incident:
     ratio: float
     peak_ratio: float
     peak_count: float
+    # Set by `monitor ack`: no more reminders for this incident (escalation still pages).
+    acked_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +290,9 @@ class Digest:
     incidents: tuple[DigestIncident, ...]
     authors: tuple[DigestAuthor, ...]
     generated_at: datetime
+    # Set when the monitor's history does not cover the whole week (its first poll of some
+    # source came after the week began): figures and comparisons are then partial.
+    coverage_note: str | None = None
 
     @property
     def empty(self) -> bool:

@@ -19,8 +19,10 @@ from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import IO, Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
-from monitor.config import Config
+from monitor.config import Config, SpikeSettings
 from monitor.digest.build import build_digest
+from monitor.logs import kv
+from monitor.metrics import Metrics
 from monitor.models import (
     Alert,
     AlertKind,
@@ -34,6 +36,7 @@ from monitor.models import (
 from monitor.notify import build_notifiers, receiver_kinds
 from monitor.notify.base import DeliveryError, Notifier
 from monitor.routing import teams_for
+from monitor.silences import silencing
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
@@ -136,6 +139,12 @@ def build_alert(
     )
 
 
+def spike_window(config: Config, brand: str) -> timedelta:
+    """The brand's detection window; the default one for a brand a reload removed."""
+    found = [b for b in config.brands if b.name == brand]
+    return found[0].spike.window if found else SpikeSettings().window
+
+
 @dataclass(frozen=True, slots=True)
 class DeliveryReport:
     sent: int = 0
@@ -151,11 +160,13 @@ class Outbox:
         notifiers: Mapping[tuple[str, str], Notifier],
         *,
         clock: Clock = utcnow,
+        metrics: Metrics | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.notifiers = notifiers
         self.clock = clock
+        self.metrics = metrics
 
     def enqueue(self, team: str, kind: str, payload: Payload, key: str) -> None:
         """Queue the payload for each of the team's receivers, keyed `<key>:<receiver>`; a key
@@ -171,10 +182,41 @@ class Outbox:
         self, incident: Incident, kind: AlertKind, window: timedelta, now: datetime
     ) -> None:
         """Queue the alert for every receiver of every routed team, in the incident's
-        transaction."""
+        transaction. Under a silence nothing is queued: the notice is held, and sent once
+        when the silence ends if the incident is still open."""
+        silence = silencing(incident, self.store.silences(active_at=now), now)
+        if silence is not None:
+            if kind == "resolved":
+                self.store.release_notice(incident.id)
+            else:
+                self.store.hold_notice(incident.id, kind)
+            log.info(kv("alert_silenced", incident=incident.id, kind=kind, silence=silence.id))
+            return
+        self._enqueue_routed(incident, kind, window, now, f"{incident.notifications}-{kind}")
+
+    def _enqueue_routed(
+        self, incident: Incident, kind: AlertKind, window: timedelta, now: datetime, tag: str
+    ) -> None:
         for team in teams_for(self.config.routes, incident):
-            key = f"incident-{incident.id}-{incident.notifications}-{kind}:{team}"
+            key = f"incident-{incident.id}-{tag}:{team}"
             self.enqueue(team, kind, build_alert(self.store, incident, kind, window, now, key), key)
+
+    def release_held(self) -> list[Incident]:
+        """Send, once, the held notice of each open incident whose silence has ended."""
+        now = self.clock()
+        released = []
+        with self.store.transaction():
+            active = self.store.silences(active_at=now)
+            for incident, kind in self.store.held_incidents():
+                if silencing(incident, active, now) is not None:
+                    continue
+                window = spike_window(self.config, incident.brand)
+                held: AlertKind = kind  # type: ignore[assignment]  # written by hold_notice
+                self._enqueue_routed(incident, held, window, now, f"held-{kind}")
+                self.store.release_notice(incident.id)
+                released.append(incident)
+                log.info(kv("alert_released", incident=incident.id, kind=kind))
+        return released
 
     def deliver_once(self) -> DeliveryReport:
         """Try every message that is due now."""
@@ -229,6 +271,8 @@ class Outbox:
             )
         with self.store.transaction():
             self.store.mark_sent(message.id, self.clock())
+        if self.metrics is not None:
+            self.metrics.notification_sent(message.team, message.receiver, message.kind)
         log.info(
             "delivered id=%d key=%s team=%s receiver=%s",
             message.id,
@@ -295,14 +339,19 @@ def send(notifier: Notifier, message: OutboxMessage) -> None:
 
 
 def outbox_for(
-    config: Config, store: Store, *, clock: Clock = utcnow, stream: IO[str] | None = None
+    config: Config,
+    store: Store,
+    *,
+    clock: Clock = utcnow,
+    stream: IO[str] | None = None,
+    metrics: Metrics | None = None,
 ) -> Outbox:
     """The outbox with one notifier per (team, receiver kind) from the config."""
     notifiers: dict[tuple[str, str], Notifier] = {}
     for name, team in config.teams.items():
         for notifier in build_notifiers(team, config.email, stream=stream, name=name):
             notifiers[name, notifier.kind] = notifier
-    return Outbox(config, store, notifiers, clock=clock)
+    return Outbox(config, store, notifiers, clock=clock, metrics=metrics)
 
 
 def send_test_alert(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -11,6 +12,7 @@ from monitor.channels import channel_module
 from monitor.channels.base import Channel, ChannelError, HttpClient, redact_text
 from monitor.config import BrandConfig, Config
 from monitor.matching import BrandMatcher
+from monitor.metrics import Metrics, PollOutcome
 from monitor.models import Clock, Mention, PollReport, Query, Score, Scored, utcnow
 from monitor.sentiment.pool import POOL_THRESHOLD, ScorerSpec, score_texts
 from monitor.store import Store
@@ -31,7 +33,9 @@ class BrandPipeline:
 
     def __init__(self, brand: BrandConfig, complaints: bool = True) -> None:
         self.brand = brand
-        self.matcher = BrandMatcher(brand)
+        self.matcher = BrandMatcher(
+            brand, exclude_authors=brand.exclude_authors, exclude_domains=brand.exclude_domains
+        )
         self.spec = ScorerSpec.of(
             lexicon=brand.lexicon,
             complaint_phrases=brand.complaint_phrases,
@@ -48,13 +52,18 @@ class BrandPipeline:
         return [self.scorer.score(text) for text in texts]
 
     def process(self, mentions: Sequence[Mention]) -> list[Scored]:
-        matched = [m for m in mentions if self.matcher.matches(m)]
+        return self.process_counted(mentions)[0]
+
+    def process_counted(self, mentions: Sequence[Mention]) -> tuple[list[Scored], dict[str, int]]:
+        """The brand's mentions scored, and how many were dropped for each reason."""
+        matched, rejected = self.matcher.partition(mentions)
         # One batch call for the whole poll, so a backfill of thousands can go to every core.
         scores = self.score_texts([m.text for m in matched])
-        return [
+        scored = [
             Scored(m, self.brand.name, star_label(score, m.rating), self.matcher.topics_of(m.text))
             for m, score in zip(matched, scores, strict=True)
         ]
+        return scored, rejected
 
 
 class Poller:
@@ -66,10 +75,14 @@ class Poller:
         clock: Clock = utcnow,
         sleep: Callable[[float], None] = time.sleep,
         on_new_negatives: Callable[[str], object] | None = None,
+        metrics: Metrics | None = None,
+        timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
         self.store = store
         self.clock = clock
+        self.metrics = metrics
+        self.timer = timer
         # Called with the brand after a poll stored new mentions among which some are negative,
         # so detection need not wait for its own schedule.
         self.on_new_negatives = on_new_negatives
@@ -103,24 +116,29 @@ class Poller:
 
     def poll(self, brand: str, channel: str, *, force: bool = False) -> PollReport:
         """Poll once. Unless `force`, a source failing again and again is polled less often."""
+        started = self.timer()
         adapter = self.adapters[brand, channel]
         pipeline = self.pipelines[brand]
         now = self.clock()
         if not force and self.backing_off(brand, channel, now):
+            self._measure(brand, channel, "backing_off", started)
             log.info("poll_backing_off brand=%s channel=%s", brand, channel)
             return PollReport(
                 brand, channel, 0, 0, 0, 0, error="backing off after repeated failures"
             )
         try:
             cursor = self.store.get_cursor(brand, channel)
-            fetched = matched = stored = skipped = 0
+            fetched = matched = stored = skipped = muted = 0
+            stored_by_label: Counter[str] = Counter()
+            rejected: Counter[str] = Counter()
             negatives = False
             while True:
                 # An adapter with more for this poll (a long backfill) hands it over in pieces;
                 # each is saved with its cursor before the next is fetched.
                 result = adapter.fetch(Query(brand, pipeline.brand.terms), cursor, now)
-                scored = pipeline.process(result.mentions)
-                stored += self.store.save_poll(
+                scored, dropped = pipeline.process_counted(result.mentions)
+                piece_muted = dropped.get("muted_author", 0) + dropped.get("muted_domain", 0)
+                piece_stored, piece_by_label = self.store.save_poll_counted(
                     brand,
                     channel,
                     scored,
@@ -128,37 +146,62 @@ class Poller:
                     result.skipped,
                     now,
                     warning="; ".join(result.warnings) or None,
+                    muted=piece_muted,
                 )
+                stored += piece_stored
+                stored_by_label.update(piece_by_label)
+                rejected.update(dropped)
                 fetched += len(result.mentions)
                 matched += len(scored)
                 skipped += result.skipped
+                muted += piece_muted
                 negatives = negatives or any(s.score.label == "negative" for s in scored)
                 if not result.more:
                     break
                 cursor = result.cursor
         except ChannelError as exc:
-            return self._failed(brand, channel, str(exc), now)
+            return self._failed(brand, channel, str(exc), now, started)
         except Exception as exc:  # a bug in one adapter must not stop the daemon
             problem = redact_text(f"{channel}: unexpected {type(exc).__name__}: {exc}")
             # The traceback may quote a URL with a key in it: only at DEBUG, for developers.
             log.error("poll_crashed brand=%s channel=%s error=%r", brand, channel, problem)
             log.debug("poll_crashed traceback", exc_info=True)
-            return self._failed(brand, channel, problem, now)
+            return self._failed(brand, channel, problem, now, started)
+        # Counted before the log line, so whoever reads the log sees the metrics updated.
+        self._measure(brand, channel, "ok", started, dict(stored_by_label), dict(rejected))
         log.info(
-            "poll_ok brand=%s channel=%s fetched=%d matched=%d stored=%d skipped=%d requests=%d",
+            "poll_ok brand=%s channel=%s fetched=%d matched=%d stored=%d skipped=%d muted=%d "
+            "requests=%d",
             brand,
             channel,
             fetched,
             matched,
             stored,
             skipped,
+            muted,
             result.requests,
         )
         if stored and negatives and self.on_new_negatives:
             self.on_new_negatives(brand)
         return PollReport(brand, channel, fetched, matched, stored, skipped)
 
-    def _failed(self, brand: str, channel: str, error: str, now: datetime) -> PollReport:
+    def _measure(
+        self,
+        brand: str,
+        channel: str,
+        outcome: PollOutcome,
+        started: float,
+        stored_by_label: dict[str, int] | None = None,
+        rejected: dict[str, int] | None = None,
+    ) -> None:
+        if self.metrics is not None:
+            seconds = self.timer() - started
+            self.metrics.poll_finished(brand, channel, outcome, seconds, stored_by_label, rejected)
+
+    def _failed(
+        self, brand: str, channel: str, error: str, now: datetime, started: float
+    ) -> PollReport:
+        self._measure(brand, channel, "failed", started)
         log.warning("poll_failed brand=%s channel=%s error=%r", brand, channel, error)
         self.store.record_poll_error(brand, channel, error, now)
         return PollReport(brand, channel, 0, 0, 0, 0, error=error)

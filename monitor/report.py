@@ -9,7 +9,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TextIO
 
+from monitor.health import age
 from monitor.models import Incident, OutboxMessage, StoredMention
+from monitor.silences import Silence, silencing
 from monitor.store import PollState
 from monitor.terminal import safe_for_terminal
 from monitor.text import one_line
@@ -44,7 +46,17 @@ def status_table(states: Sequence[PollState]) -> str:
         return "no polls yet: run `monitor poll --once` or `monitor run`"
     problems = {(s.brand, s.channel): poll_problems(s) for s in states}
     out = table(
-        ["brand", "channel", "last poll", "last ok", "mentions", "skipped", "cursor", "errors"],
+        [
+            "brand",
+            "channel",
+            "last poll",
+            "last ok",
+            "mentions",
+            "skipped",
+            "muted",
+            "cursor",
+            "errors",
+        ],
         [
             (
                 s.brand,
@@ -53,6 +65,7 @@ def status_table(states: Sequence[PollState]) -> str:
                 iso(s.last_ok_at),
                 s.mentions,
                 s.skipped_total,
+                s.muted_total,
                 cell(s.cursor or "-", 40),
                 len(problems[s.brand, s.channel]) or "-",
             )
@@ -169,7 +182,21 @@ def _duration(seconds: float) -> str:
     return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
 
 
-def incidents_table(incidents: Sequence[Incident], now: datetime) -> str:
+def incident_state(incident: Incident, silences: Sequence[Silence], now: datetime) -> str:
+    """`open`, `open, silenced #3`, `open, acked`, `resolved`."""
+    notes = []
+    if incident.status == "open":
+        silence = silencing(incident, silences, now)
+        if silence is not None:
+            notes.append(f"silenced #{silence.id}")
+        if incident.acked_at is not None:
+            notes.append("acked")
+    return ", ".join([incident.status, *notes])
+
+
+def incidents_table(
+    incidents: Sequence[Incident], now: datetime, silences: Sequence[Silence] = ()
+) -> str:
     if not incidents:
         return "no incidents"
     return table(
@@ -188,7 +215,7 @@ def incidents_table(incidents: Sequence[Incident], now: datetime) -> str:
         [
             (
                 i.id,
-                i.status,
+                incident_state(i, silences, now),
                 i.severity,
                 i.brand
                 if i.scope_kind == "brand"
@@ -201,6 +228,94 @@ def incidents_table(incidents: Sequence[Incident], now: datetime) -> str:
                 f"{i.peak_ratio:.1f}x",
             )
             for i in incidents
+        ],
+    )
+
+
+def incident_record(i: Incident, silences: Sequence[Silence], now: datetime) -> dict[str, object]:
+    silence = silencing(i, silences, now) if i.status == "open" else None
+    return {
+        "id": i.id,
+        "brand": i.brand,
+        "scope_kind": i.scope_kind,
+        "scope_value": i.scope_value,
+        "status": i.status,
+        "severity": i.severity,
+        "opened_at": iso(i.opened_at),
+        "resolved_at": iso(i.resolved_at) if i.resolved_at else None,
+        "acked_at": iso(i.acked_at) if i.acked_at else None,
+        "silenced_by": silence.id if silence else None,
+        "count": i.count,
+        "expected": i.expected,
+        "ratio": i.ratio,
+        "peak_ratio": i.peak_ratio,
+    }
+
+
+def silence_record(s: Silence, now: datetime) -> dict[str, object]:
+    return {
+        "id": s.id,
+        "brand": s.brand,
+        "scope": s.scope,
+        "starts_at": iso(s.starts_at),
+        "ends_at": iso(s.ends_at),
+        "active": s.active(now),
+        "reason": s.reason,
+    }
+
+
+def silences_table(silences: Sequence[Silence], now: datetime) -> str:
+    if not silences:
+        return "no silences in force"
+    return table(
+        ["id", "brand", "scope", "ends", "left", "reason"],
+        [
+            (
+                s.id,
+                s.brand,
+                s.scope,
+                iso(s.ends_at),
+                age(s.ends_at - now) if s.active(now) else "ended",
+                cell(s.reason or "-", 60),
+            )
+            for s in silences
+        ],
+    )
+
+
+def message_record(m: OutboxMessage) -> dict[str, object]:
+    return {
+        "id": m.id,
+        "status": m.status,
+        "kind": m.kind,
+        "team": m.team,
+        "receiver": m.receiver,
+        "incident_id": m.incident_id,
+        "attempts": m.attempts,
+        "created_at": iso(m.created_at),
+        "next_attempt_at": iso(m.next_attempt_at) if m.next_attempt_at else None,
+        "sent_at": iso(m.sent_at) if m.sent_at else None,
+        "last_error": m.last_error,
+    }
+
+
+def messages_table(messages: Sequence[OutboxMessage]) -> str:
+    if not messages:
+        return "no messages"
+    return table(
+        ["id", "status", "kind", "team", "receiver", "attempts", "created", "last error"],
+        [
+            (
+                m.id,
+                m.status,
+                m.kind,
+                m.team,
+                m.receiver,
+                m.attempts,
+                iso(m.created_at),
+                cell(m.last_error or "-", 80),
+            )
+            for m in messages
         ],
     )
 

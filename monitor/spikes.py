@@ -184,7 +184,11 @@ def transition(current: Incident | None, ev: Evaluation, spike: SpikeSettings) -
         updated = replace(updated, last_fired_at=now)
         if ev.severity == "critical" and current.severity == "warning":
             return Transition(_notified(replace(updated, severity="critical"), now), "escalated")
-        if current.last_notified_at and now - current.last_notified_at >= spike.renotify_after:
+        if (
+            current.acked_at is None
+            and current.last_notified_at
+            and now - current.last_notified_at >= spike.renotify_after
+        ):
             return Transition(_notified(updated, now), "reminder")
         return Transition(updated, None)
     if now - current.last_fired_at >= spike.resolve_after:

@@ -229,3 +229,11 @@ def build(cls: type[T], data: Any, path: str, errors: Errors) -> T | None:
             f"change the values under {path or 'the top level'} as it says (monitor.example.yaml shows each key)",
         )
         return None
+
+
+def did_you_mean(value: str, options: typing.Iterable[str]) -> str:
+    """` (did you mean 'Acme'?)` for the closest option, any case; empty if none is close."""
+    choices = list(options)
+    folded = {c.casefold(): c for c in choices}
+    close = difflib.get_close_matches(value.casefold(), list(folded), n=1, cutoff=0.6)
+    return f" (did you mean {folded[close[0]]!r}?)" if close else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -205,3 +206,25 @@ def test_route_by_channel_without_any_brand_detecting_per_channel_is_rejected(
     assert_one_error(
         path, "routes[0].match.channel: no brand detects per-channel incidents", "scopes"
     )
+
+
+def test_log_format_must_be_text_or_json(write_config: Callable[[str], Path]) -> None:
+    with pytest.raises(ConfigError, match="log_format"):
+        load_config(write_config(MINIMAL + "log_format: xml\n"))
+    assert load_config(write_config(MINIMAL + "log_format: json\n")).log_format == "json"
+
+
+def test_metrics_are_off_by_default_and_a_bad_listen_names_the_form(
+    write_config: Callable[[str], Path],
+) -> None:
+    assert load_config(write_config(MINIMAL)).metrics.listen is None
+    with pytest.raises(ConfigError, match=r"metrics\.listen: '9464' is not host:port"):
+        load_config(write_config(MINIMAL + "metrics: {listen: '9464'}\n"))
+
+
+def test_check_json_lists_every_error(write_config: Callable[[str], Path]) -> None:
+    path = write_config("brands:\n  - {name: A, terms: [a], chanels: [rss]}\nlog_format: xml\n")
+    result = CliRunner().invoke(main, ["check", "--json", "-c", str(path)])
+    report = json.loads(result.stdout)
+    assert result.exit_code == 1
+    assert report["ok"] is False and len(report["errors"]) == 2

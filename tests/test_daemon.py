@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 import json
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -248,3 +250,137 @@ def test_a_poll_that_stores_new_negative_mentions_delivers_the_alert_itself(
             assert store.outbox_counts().get("sent") == 1
             daemon.poller.close()
     assert f"Negative spike: {BRAND}" in alerts.getvalue()
+
+
+class DaemonProcess:
+    """`monitor run` in a child process; its log lines are read as they come."""
+
+    def __init__(self, config: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "monitor.cli", "-c", str(config), "run"],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.put(line)
+        self.lines.put("")  # the process ended
+
+    def wait_for(self, *fragments: str) -> str:
+        """The next log line holding every fragment (30 s at most, in case it never comes)."""
+        while True:
+            line = self.lines.get(timeout=30)
+            if not line:
+                raise AssertionError(f"daemon exited before logging {fragments}")
+            if all(f in line for f in fragments):
+                return line
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=30)
+        finally:
+            self.proc.kill()
+
+
+def _hn(httpserver: HTTPServer) -> str:
+    httpserver.expect_request("/api/v1/search_by_date").respond_with_data(
+        json.dumps(algolia_page(real_hn_hits()[:2], 0, 100)), content_type="application/json"
+    )
+    return f"channels:\n  hackernews: {{base_url: '{httpserver.url_for('')}', every: 1h}}\n"
+
+
+def test_metrics_and_health_are_scraped_over_http_from_a_running_daemon(
+    httpserver: HTTPServer, write_config: Callable[[str], Path]
+) -> None:
+    config = write_config(
+        "metrics: {listen: '127.0.0.1:0'}\n"
+        "brands:\n  - {name: Any, terms: [the], channels: [hackernews]}\n" + _hn(httpserver)
+    )
+    daemon = DaemonProcess(config)
+    try:
+        listening = daemon.wait_for("metrics_listening")
+        port = int(listening.split("port=")[1].split()[0])
+        daemon.wait_for("poll_ok", "brand=Any")
+        base = f"http://127.0.0.1:{port}"
+        with urllib.request.urlopen(base + "/metrics", timeout=10) as reply:
+            body = reply.read().decode()
+        with urllib.request.urlopen(base + "/healthz", timeout=10) as reply:
+            health = (reply.status, reply.read().decode())
+    finally:
+        code = daemon.stop()
+    assert 'monitor_polls_total{brand="Any",channel="hackernews",outcome="ok"} 1.0' in body
+    assert (
+        'monitor_last_successful_poll_timestamp_seconds{brand="Any",channel="hackernews"}' in body
+    )
+    assert "monitor_outbox_dead 0.0" in body
+    assert health == (200, "ok\n")
+    assert code == 0
+
+
+def test_sighup_refuses_a_bad_config_and_applies_a_good_one(
+    httpserver: HTTPServer, write_config: Callable[[str], Path]
+) -> None:
+    channels = _hn(httpserver)
+    config = write_config("brands:\n  - {name: First, terms: [the]}\n" + channels)
+    daemon = DaemonProcess(config)
+    try:
+        daemon.wait_for("poll_ok", "brand=First")
+        write_config("brands:\n  - {name: First, terms: [the], chanels: [hackernews]}\n" + channels)
+        daemon.proc.send_signal(signal.SIGHUP)
+        error = daemon.wait_for("reload_config_error")
+        daemon.wait_for("reload_refused", 'kept="old config"')
+        write_config(
+            "brands:\n  - {name: First, terms: [the]}\n  - {name: Second, terms: [the]}\n"
+            + channels
+        )
+        daemon.proc.send_signal(signal.SIGHUP)
+        daemon.wait_for("reloaded")
+        daemon.wait_for("poll_ok", "brand=Second")  # the new brand is polled at once
+    finally:
+        code = daemon.stop()
+    assert "brands[0].chanels" in error and "did you mean" in error
+    assert code == 0
+
+
+def test_reload_keeps_unchanged_jobs_on_their_schedule_and_drops_removed_ones(
+    write_config: Callable[[str], Path],
+) -> None:
+    path = write_config(TWO_BRANDS)
+    scheduler = BackgroundScheduler(timezone="UTC")
+    with Store(load_config(path).database) as store:
+        daemon = Daemon(load_config(path), store)
+        daemon.schedule(scheduler)
+        scheduler.start(paused=True)
+        try:
+            kept = scheduler.get_job("poll:Apple:hackernews").next_run_time
+            write_config(
+                "brands:\n  - {name: Apple, terms: [apple], channels: [hackernews, rss]}\n"
+                "channels:\n  hackernews: {every: 2m}\n"
+                "  rss: {every: 20m, feeds: ['https://e.example/f']}\n"
+            )
+            assert daemon.reload(scheduler)
+            jobs = {job.id: job for job in scheduler.get_jobs()}
+        finally:
+            scheduler.shutdown(wait=False)
+    assert "poll:Google:hackernews" not in jobs
+    assert jobs["poll:Apple:hackernews"].next_run_time == kept
+    assert jobs["poll:Apple:rss"].trigger.interval.total_seconds() == 1200
+
+
+def test_reload_refuses_a_config_that_fails_check_and_keeps_the_old_one(
+    write_config: Callable[[str], Path],
+) -> None:
+    path = write_config(TWO_BRANDS)
+    scheduler = BackgroundScheduler(timezone="UTC")
+    with Store(load_config(path).database) as store:
+        daemon = Daemon(load_config(path), store)
+        daemon.schedule(scheduler)
+        write_config("brands: []\n")
+        assert not daemon.reload(scheduler)
+    assert [b.name for b in daemon.config.brands] == ["Apple", "Google"]
+    assert scheduler.get_job("poll:Google:hackernews") is not None

@@ -9,9 +9,17 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from click.testing import CliRunner
 
+from monitor.cli import main
 from monitor.config import Config, load_config
-from monitor.digest.build import build_digest, team_scope, week_bounds, week_of
+from monitor.digest.build import (
+    build_digest,
+    team_scope,
+    uncovered_sources,
+    week_bounds,
+    week_of,
+)
 from monitor.digest.schedule import DigestScheduler, last_scheduled
 from monitor.models import Clock, Digest, Label, Mention, Score, Scored
 from monitor.outbox import decode, encode, outbox_for
@@ -193,9 +201,16 @@ def scheduler(config: Config, store: Store, clock: Clock) -> DigestScheduler:
     )
 
 
+def monitored_since(store: Store, when: datetime) -> None:
+    """The daemon's first poll of every configured source happened at `when`."""
+    for brand, channel in (("Acme", "hackernews"), ("Acme", "reddit"), ("Other", "hackernews")):
+        store.save_poll(brand, channel, [], None, 0, when)
+
+
 def test_one_digest_per_team_per_week_across_runs_and_restarts(
     config: Config, store: Store
 ) -> None:
+    monitored_since(store, W47 - timedelta(days=30))
     monday_late = datetime(2026, 11, 23, 10, 0, tzinfo=LONDON)
     first = scheduler(config, store, lambda: monday_late).run_due()
     assert ("cx", "2026-W47") in first
@@ -209,6 +224,7 @@ def test_one_digest_per_team_per_week_across_runs_and_restarts(
 def test_a_daemon_down_on_monday_morning_sends_the_digest_when_it_returns(
     config: Config, store: Store
 ) -> None:
+    monitored_since(store, W47 - timedelta(days=30))
     sunday = datetime(2026, 11, 22, 20, 0, tzinfo=LONDON)
     assert ("cx", "2026-W47") not in scheduler(config, store, lambda: sunday).run_due()
     wednesday = datetime(2026, 11, 25, 9, 0, tzinfo=LONDON)
@@ -276,3 +292,37 @@ def test_at_most_three_from_one_channel_unless_nothing_else_is_left(
     d = build_digest(config, store, "cx", "2026-W47", now=W47 + timedelta(days=8))
     channels = [m.channel for m in d.most_positive]
     assert channels == ["reddit", "reddit", "reddit", "hackernews", "reddit"]
+
+
+def test_a_first_start_mid_week_does_not_digest_that_week(config: Config, store: Store) -> None:
+    monitored_since(store, W47 + timedelta(days=2))  # first started on Wednesday of W47
+    seed_two_weeks(store)  # and backfilled the weeks before
+    monday = datetime(2026, 11, 23, 10, 0, tzinfo=LONDON)
+    assert [q for q in scheduler(config, store, lambda: monday).run_due() if q[0] == "cx"] == []
+    next_monday = monday + timedelta(days=7)
+    assert ("cx", "2026-W48") in scheduler(config, store, lambda: next_monday).run_due()
+
+
+def test_a_week_is_not_covered_while_one_source_of_the_team_started_later(
+    config: Config, store: Store
+) -> None:
+    store.save_poll("Acme", "hackernews", [], None, 0, W47 - timedelta(days=30))
+    store.save_poll("Other", "hackernews", [], None, 0, W47 - timedelta(days=30))
+    store.save_poll("Acme", "reddit", [], None, 0, W47 + timedelta(hours=1))
+    assert uncovered_sources(config, store, "cx", "2026-W47") == ["Acme on reddit"]
+    assert uncovered_sources(config, store, "cx", "2026-W48") == []
+
+
+def test_the_preview_of_a_partly_covered_week_says_so(
+    config: Config, store: Store, tmp_path: Path
+) -> None:
+    monitored_since(store, W47 + timedelta(days=2))
+    result = CliRunner().invoke(
+        main,
+        ["-c", str(config.path), "digest", "--team", "cx", "--week", "2026-W47",
+         "--preview", str(tmp_path / "p")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("note: Partial week: monitoring of Acme on hackernews, ")
+    digest = build_digest(config, store, "cx", "2026-W47", now=W47 + timedelta(days=8))
+    assert digest.coverage_note is not None and "2026-W47 began" in digest.coverage_note

@@ -18,7 +18,6 @@ from monitor.metrics import (
     MetricsConfigError,
     MetricsServer,
     Snapshot,
-    assess,
     parse_listen,
     stale_limit,
 )
@@ -239,35 +238,6 @@ def test_alert_rules_reference_only_metrics_the_daemon_exports(served: Served) -
         used = set(re.findall(r"\bmonitor_\w+", rule["expr"]))
         assert used, rule["expr"]
         assert used <= exported, used - exported
-
-
-NOW = 1_780_000_000.0
-
-
-def test_health_is_good_when_every_source_polled_recently_and_nothing_is_dead() -> None:
-    snap = Snapshot(last_success={("Acme", "reddit"): NOW - 600})
-    assert assess(snap, NOW, {("Acme", "reddit"): 3600}, started_at=NOW - 86400) == (True, [])
-
-
-def test_health_is_degraded_by_a_stale_source() -> None:
-    snap = Snapshot(last_success={("Acme", "reddit"): NOW - 7200})
-    healthy, reasons = assess(snap, NOW, {("Acme", "reddit"): 3600}, started_at=NOW - 86400)
-    assert not healthy
-    assert reasons == ["source stale: Acme on reddit, last good poll for 7200s (limit 3600s)"]
-
-
-def test_a_source_never_polled_is_stale_only_once_its_limit_after_start_up_has_passed() -> None:
-    limits = {("Acme", "rss"): 3600.0}
-    assert assess(Snapshot(), NOW, limits, started_at=NOW - 60) == (True, [])
-    assert assess(Snapshot(), NOW, limits, started_at=NOW - 4000) == (
-        False,
-        ["source stale: Acme on rss, no good poll for 4000s (limit 3600s)"],
-    )
-
-
-def test_health_is_degraded_by_a_dead_outbox_message() -> None:
-    healthy, reasons = assess(Snapshot(outbox_dead=2), NOW, {}, started_at=NOW)
-    assert (healthy, reasons) == (False, ["outbox: 2 dead message(s), see monitor status"])
 
 
 def test_stale_limit_is_three_polls_and_at_least_an_hour() -> None:

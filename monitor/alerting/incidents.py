@@ -85,7 +85,11 @@ def transition(
         return Transition(updated, None)
     if ev.firing and ev.severity == "critical" and current.severity == "warning":
         return Transition(_notified(replace(updated, severity="critical"), now), "escalated")
-    if current.last_notified_at and now - current.last_notified_at >= settings.renotify_after:
+    if (
+        current.acked_at is None
+        and current.last_notified_at
+        and now - current.last_notified_at >= settings.renotify_after
+    ):
         return Transition(_notified(updated, now), "reminder")
     if ev.count >= settings.update_growth * current.peak_count:
         return Transition(updated, "updated")

@@ -91,6 +91,31 @@ def _mention(m: StoredMention) -> DigestMention:
     )
 
 
+def uncovered_sources(config: Config, store: Store, team: str, week: str) -> list[str]:
+    """The team's sources whose first poll came after the week began (or never happened):
+    the daemon's history does not cover the week for them, so its figures would be partial."""
+    scope = team_scope(config, team)
+    start = week_bounds(week, ZoneInfo(config.teams[team].timezone))[0]
+    first = {(s.brand, s.channel): s.first_poll_at for s in store.poll_states()}
+    return [
+        f"{brand} on {channel}"
+        for brand in scope.brands
+        for channel in config.brand(brand).channels
+        if not scope.channels or channel in scope.channels
+        if (at := first.get((brand, channel))) is None or at >= start
+    ]
+
+
+def coverage_note(config: Config, store: Store, team: str, week: str) -> str | None:
+    missing = uncovered_sources(config, store, team, week)
+    if not missing:
+        return None
+    return (
+        f"Partial week: monitoring of {', '.join(missing)} started after {week} began, "
+        "so its figures and the change against the week before are incomplete."
+    )
+
+
 def build_digest(config: Config, store: Store, team: str, week: str, *, now: datetime) -> Digest:
     tz = ZoneInfo(config.teams[team].timezone)
     scope = team_scope(config, team)
@@ -148,6 +173,7 @@ def build_digest(config: Config, store: Store, team: str, week: str, *, now: dat
         ),
         authors=tuple(DigestAuthor(*row) for row in store.digest_authors(scope, start, end)),
         generated_at=now,
+        coverage_note=coverage_note(config, store, team, week),
     )
 
 

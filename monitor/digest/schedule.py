@@ -13,7 +13,13 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from monitor.config import Config
-from monitor.digest.build import build_digest, digest_settings, previous_week, team_scope
+from monitor.digest.build import (
+    build_digest,
+    digest_settings,
+    previous_week,
+    team_scope,
+    uncovered_sources,
+)
 from monitor.models import Clock, Digest, utcnow
 from monitor.store import Store
 
@@ -76,6 +82,17 @@ class DigestScheduler:
         for team in self.teams():
             week = self.due_week(team, now)
             if self.store.digest_recorded(team, week):
+                continue
+            missing = uncovered_sources(self.config, self.store, team, week)
+            if missing:
+                # A first start must not send last week's digest over a half-backfilled week
+                # ("+202%"): the first digest is the first week the history fully covers.
+                log.info(
+                    "digest_skipped_partial_week team=%s week=%s sources_started_later=%d",
+                    team,
+                    week,
+                    len(missing),
+                )
                 continue
             digest = build_digest(self.config, self.store, team, week, now=now)
             with self.store.transaction():

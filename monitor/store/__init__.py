@@ -17,12 +17,14 @@ from monitor.store.connection import connect, explain
 from monitor.store.digests import DigestQueries, DigestScope
 from monitor.store.incidents import IncidentStore
 from monitor.store.mentions import MentionStore, PollState
+from monitor.store.operations import Heartbeat, OperationsStore
 from monitor.store.outbox import OutboxStore
 from monitor.store.schema import MIGRATIONS, migrate, schema_version
 
 __all__ = [
     "MIGRATIONS",
     "DigestScope",
+    "Heartbeat",
     "PollState",
     "Store",
     "StoreError",
@@ -32,7 +34,7 @@ __all__ = [
 ]
 
 
-class Store(MentionStore, IncidentStore, OutboxStore, DigestQueries):
+class Store(MentionStore, IncidentStore, OutboxStore, DigestQueries, OperationsStore):
     """A SQLite file shared by the daemon's jobs. Writes go through `transaction()`."""
 
     def __init__(self, path: Path | str) -> None:

@@ -45,6 +45,33 @@ class IncidentStore(Connection):
         )
         return [_incident(r) for r in rows]
 
+    def find_incident(self, incident_id: int) -> Incident | None:
+        rows = self.query("SELECT * FROM incidents WHERE id = ?", (incident_id,))
+        return _incident(rows[0]) if rows else None
+
+    def ack_incident(self, incident_id: int, now: datetime) -> None:
+        self.conn.execute(
+            "UPDATE incidents SET acked_at = coalesce(acked_at, ?) WHERE id = ?",
+            (ts(now), incident_id),
+        )
+
+    def hold_notice(self, incident_id: int, kind: str) -> None:
+        """A silence kept this incident's notice back; the first held kind is the one sent."""
+        self.conn.execute(
+            "UPDATE incidents SET held_kind = coalesce(held_kind, ?) WHERE id = ?",
+            (kind, incident_id),
+        )
+
+    def held_incidents(self) -> list[tuple[Incident, str]]:
+        """Open incidents with a notice a silence kept back, and that notice's kind."""
+        rows = self.query(
+            "SELECT * FROM incidents WHERE held_kind IS NOT NULL AND status = 'open' ORDER BY id"
+        )
+        return [(_incident(r), r["held_kind"]) for r in rows]
+
+    def release_notice(self, incident_id: int) -> None:
+        self.conn.execute("UPDATE incidents SET held_kind = NULL WHERE id = ?", (incident_id,))
+
     def incidents_between(
         self, brands: Sequence[str], start: datetime, end: datetime
     ) -> list[Incident]:
@@ -77,6 +104,7 @@ def _incident_row(i: Incident) -> Row:
         "ratio": i.ratio,
         "peak_ratio": i.peak_ratio,
         "peak_count": i.peak_count,
+        "acked_at": ts(i.acked_at) if i.acked_at else None,
     }
 
 
@@ -99,4 +127,5 @@ def _incident(r: Row) -> Incident:
         ratio=r["ratio"],
         peak_ratio=r["peak_ratio"],
         peak_count=r["peak_count"],
+        acked_at=from_ts(r.get("acked_at")),
     )

@@ -27,6 +27,9 @@ class PollState:
     stored_total: int
     skipped_total: int
     mentions: int
+    muted_total: int = 0
+    failing_since: datetime | None = None
+    first_poll_at: datetime | None = None
 
 
 _SCOPES = {
@@ -139,14 +142,35 @@ class MentionStore(SpikeQueries):
         now: datetime,
         warning: str | None = None,
         before_commit: Callable[[], None] | None = None,
+        muted: int = 0,
     ) -> int:
         """Store a poll's mentions and its cursor in one transaction; return how many were new.
 
         A mention already stored is left untouched, so repeating a poll changes nothing.
         `before_commit` exists for tests that prove a crash leaves neither mentions nor cursor.
         """
+        return self.save_poll_counted(
+            brand, channel, scored, cursor, skipped, now, warning, before_commit, muted
+        )[0]
+
+    def save_poll_counted(
+        self,
+        brand: str,
+        channel: str,
+        scored: Sequence[Scored],
+        cursor: str | None,
+        skipped: int,
+        now: datetime,
+        warning: str | None = None,
+        before_commit: Callable[[], None] | None = None,
+        muted: int = 0,
+    ) -> tuple[int, dict[str, int]]:
+        """`save_poll`, also returning the new mentions by sentiment label (for metrics) and
+        adding `muted` (mentions dropped as muted author or domain) to the source's count."""
         fetched = ts(now)
-        rows = [_mention_row(s, fetched) for s in scored]
+        by_label: dict[str, list[Row]] = {}
+        for s in scored:
+            by_label.setdefault(s.score.label, []).append(_mention_row(s, fetched))
         topic_rows = [
             (
                 s.brand,
@@ -159,44 +183,65 @@ class MentionStore(SpikeQueries):
             for s in scored
             for topic in s.topics
         ]
+        stored_by_label: dict[str, int] = {}
         with self.transaction() as conn:
-            before = conn.total_changes
-            conn.executemany(
-                "INSERT OR IGNORE INTO mentions (brand, channel, native_id, url, author, "
-                "author_reach, text, lang, rating, created_at, fetched_at, compound, pos, neu, neg, "
-                "label, topics, weight) VALUES (:brand, :channel, :native_id, :url, :author, "
-                ":author_reach, :text, :lang, :rating, :created_at, :fetched_at, :compound, :pos, "
-                ":neu, :neg, :label, :topics, :weight)",
-                rows,
-            )
-            stored = conn.total_changes - before
+            for label, rows in by_label.items():
+                before = conn.total_changes
+                conn.executemany(
+                    "INSERT OR IGNORE INTO mentions (brand, channel, native_id, url, author, "
+                    "author_reach, text, lang, rating, created_at, fetched_at, compound, pos, "
+                    "neu, neg, label, topics, weight) VALUES (:brand, :channel, :native_id, :url, "
+                    ":author, :author_reach, :text, :lang, :rating, :created_at, :fetched_at, "
+                    ":compound, :pos, :neu, :neg, :label, :topics, :weight)",
+                    rows,
+                )
+                if conn.total_changes > before:
+                    stored_by_label[label] = conn.total_changes - before
+            stored = sum(stored_by_label.values())
             conn.executemany(
                 "INSERT OR IGNORE INTO mention_topics VALUES (?, ?, ?, ?, ?, ?)", topic_rows
             )
             conn.execute(
                 "INSERT INTO poll_state (brand, channel, cursor, last_poll_at, last_ok_at, "
-                "last_error, failures, stored_total, skipped_total, mention_count) "
-                "VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?) "
+                "last_error, failures, stored_total, skipped_total, mention_count, muted_total, "
+                "first_poll_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (brand, channel) DO UPDATE SET cursor = excluded.cursor, "
                 "last_poll_at = excluded.last_poll_at, last_ok_at = excluded.last_ok_at, "
-                "last_error = excluded.last_error, failures = 0, "
+                "last_error = excluded.last_error, failures = 0, failing_since = NULL, "
                 "stored_total = stored_total + excluded.stored_total, "
                 "skipped_total = skipped_total + excluded.skipped_total, "
-                "mention_count = mention_count + excluded.mention_count",
-                (brand, channel, cursor, fetched, fetched, warning, stored, skipped, stored),
+                "mention_count = mention_count + excluded.mention_count, "
+                "muted_total = muted_total + excluded.muted_total, "
+                "first_poll_at = coalesce(first_poll_at, excluded.first_poll_at)",
+                (
+                    brand,
+                    channel,
+                    cursor,
+                    fetched,
+                    fetched,
+                    warning,
+                    stored,
+                    skipped,
+                    stored,
+                    muted,
+                    fetched,
+                ),
             )
             if before_commit is not None:
                 before_commit()
-        return stored
+        return stored, stored_by_label
 
     def record_poll_error(self, brand: str, channel: str, error: str, now: datetime) -> None:
         with self.transaction() as conn:
             conn.execute(
-                "INSERT INTO poll_state (brand, channel, last_poll_at, last_error, last_error_at, failures) "
-                "VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (brand, channel) DO UPDATE SET "
+                "INSERT INTO poll_state (brand, channel, last_poll_at, last_error, last_error_at, "
+                "failures, failing_since, first_poll_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?) "
+                "ON CONFLICT (brand, channel) DO UPDATE SET "
                 "last_poll_at = excluded.last_poll_at, last_error = excluded.last_error, "
-                "last_error_at = excluded.last_error_at, failures = failures + 1",
-                (brand, channel, ts(now), error[:1000], ts(now)),
+                "last_error_at = excluded.last_error_at, failures = failures + 1, "
+                "failing_since = coalesce(failing_since, excluded.failing_since), "
+                "first_poll_at = coalesce(first_poll_at, excluded.first_poll_at)",
+                (brand, channel, ts(now), error[:1000], ts(now), ts(now), ts(now)),
             )
 
     def failures(self, brand: str, channel: str) -> tuple[int, datetime | None]:
@@ -223,6 +268,9 @@ class MentionStore(SpikeQueries):
                 stored_total=r["stored_total"] or 0,
                 skipped_total=r["skipped_total"] or 0,
                 mentions=r["mention_count"],
+                muted_total=r["muted_total"] or 0,
+                failing_since=from_ts(r["failing_since"]),
+                first_poll_at=from_ts(r["first_poll_at"]),
             )
             for r in rows
         ]

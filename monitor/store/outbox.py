@@ -71,6 +71,29 @@ class OutboxStore(Connection):
         rows = self.query(f"SELECT * FROM outbox WHERE key IN ({marks}) ORDER BY id", keys)
         return [_message(r) for r in rows]
 
+    def message(self, message_id: int) -> OutboxMessage | None:
+        rows = self.query("SELECT * FROM outbox WHERE id = ?", (message_id,))
+        return _message(rows[0]) if rows else None
+
+    def retry_messages(self, ids: list[int] | None, now: datetime) -> int:
+        """Make dead messages (these ids, or all dead ones) due now with fresh attempts."""
+        sql = (
+            "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ? "
+            "WHERE status = 'dead'"
+        )
+        params: list[object] = [ts(now)]
+        if ids is not None:
+            sql += f" AND id IN ({', '.join('?' * len(ids))})"
+            params += ids
+        return self.conn.execute(sql, params).rowcount
+
+    def drop_message(self, message_id: int) -> bool:
+        """Delete a message that is not sent; False if there is none such."""
+        cur = self.conn.execute(
+            "DELETE FROM outbox WHERE id = ? AND status != 'sent'", (message_id,)
+        )
+        return cur.rowcount == 1
+
     def outbox_counts(self) -> dict[str, int]:
         rows = self.query("SELECT status, count(*) AS n FROM outbox GROUP BY status")
         return {r["status"]: r["n"] for r in rows}

@@ -157,12 +157,57 @@ def _v4_counts(db: sqlite_utils.Database) -> None:
         )
 
 
+def _v5_operations(db: sqlite_utils.Database) -> None:
+    """Operating it: muted counts and failure streaks per source, acknowledgements and held
+    (silenced) notices on incidents, the daemon's heartbeat, silences."""
+    _add_columns(db, "poll_state", {"muted_total": "INTEGER NOT NULL DEFAULT 0"})
+    _add_columns(db, "poll_state", {"failing_since": "INTEGER"})
+    _add_columns(db, "poll_state", {"first_poll_at": "INTEGER"})
+    # An existing install: its history starts with the first mention it fetched.
+    db.execute(
+        "UPDATE poll_state SET first_poll_at = coalesce((SELECT min(m.fetched_at) FROM mentions m "
+        "WHERE m.brand = poll_state.brand AND m.channel = poll_state.channel), last_poll_at) "
+        "WHERE first_poll_at IS NULL"
+    )
+    # held_kind: the notice a silence kept back, sent once when the silence ends.
+    _add_columns(db, "incidents", {"acked_at": "INTEGER", "held_kind": "TEXT"})
+    db.table("heartbeat").create(
+        {"id": int, "pid": int, "host": str, "started_at": int, "beat_at": int, "version": str},
+        pk="id",
+        if_not_exists=True,
+    )
+    db.table("silences").create(
+        {
+            "id": int,
+            "brand": str,
+            "scope_kind": str,
+            "scope_value": str,
+            "starts_at": int,
+            "ends_at": int,
+            "reason": str,
+            "created_at": int,
+        },
+        pk="id",
+        not_null=("brand", "starts_at", "ends_at", "created_at"),
+        if_not_exists=True,
+    )
+    db.table("silences").create_index(["ends_at"], if_not_exists=True)
+
+
+def _add_columns(db: sqlite_utils.Database, table: str, columns: dict[str, str]) -> None:
+    existing = db.table(table).columns_dict
+    for name, decl in columns.items():
+        if name not in existing:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
+
+
 # Forward migrations, applied in order; each is idempotent so a crash mid-way re-runs safely.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_core,
     _v2_alerting,
     _v3_digests,
     _v4_counts,
+    _v5_operations,
 ]
 
 
