@@ -14,20 +14,19 @@ one window, and a poll holds one window's mentions in memory, not the whole back
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from datetime import datetime
+from typing import Any
 
 from monitor.channels.base import (
     BaseChannel,
     BudgetExhausted,
     ChannelError,
-    ChannelSettings,
     Haul,
     parse_safely,
     search_terms,
     time_or_none,
 )
+from monitor.channels.settings.hackernews import Settings
 from monitor.models import FetchResult, Mention, Query
 from monitor.text import html_to_text
 
@@ -38,20 +37,6 @@ ITEM_URL = "https://news.ycombinator.com/item?id={}"
 PAGINATION_LIMIT = 1000
 # Hits aimed for per window: under the limit, with room for a stretch denser than the last.
 TARGET_HITS = 800
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Settings(ChannelSettings):
-    default_base_url: ClassVar[str] = "https://hn.algolia.com"
-
-    hits_per_page: int = 100
-    # Re-read this much before the cursor: Algolia indexes new items with a short lag.
-    overlap: timedelta = timedelta(minutes=10)
-
-    def __post_init__(self) -> None:
-        ChannelSettings.__post_init__(self)
-        if not 1 <= self.hits_per_page <= 1000:
-            raise ValueError("hits_per_page must be between 1 and 1000")
 
 
 class Adapter(BaseChannel[Settings]):
