@@ -35,6 +35,7 @@ from monitor.store import Store  # noqa: E402
 
 HITS = 20_000
 PER_PAGE = 1000
+PAGINATION_LIMIT = 1000  # Algolia's paginationLimitedTo
 ROUNDS = 3
 
 
@@ -84,11 +85,13 @@ def serve(data: list[dict[str, Any]]) -> tuple[multiprocessing.Process, str]:
                 i for i in range(last - 1, first - 1, -1) if all(w in lowered[i] for w in words)
             ]
             per_page, page = int(params["hitsPerPage"][0]), int(params["page"][0])
-            shown = found[page * per_page : (page + 1) * per_page]
+            # Like Algolia: hitsPerPage=0 counts without hits, and paging stops at 1,000 hits.
+            reachable = found[:PAGINATION_LIMIT]
+            shown = reachable[page * per_page : (page + 1) * per_page] if per_page else []
             meta = {
                 "nbHits": len(found),
                 "page": page,
-                "nbPages": (len(found) + per_page - 1) // per_page,
+                "nbPages": -(-len(reachable) // per_page) if per_page else 0,
                 "hitsPerPage": per_page,
             }
             body = (

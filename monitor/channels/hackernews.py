@@ -83,8 +83,10 @@ class Adapter(BaseChannel[Settings]):
         after = _int(saved.get("after"))
         if after is None:
             return now_ts - int(self.settings.backfill.total_seconds())
-        # Windows that ended `overlap` before they were read were complete when read.
         read_at = _int(saved.get("read_at")) or after
+        if read_at >= now_ts:
+            return after  # a later piece of this same poll: go on where the last one ended
+        # Windows that ended `overlap` before they were read were complete when read.
         return min(after, read_at - int(self.settings.overlap.total_seconds()))
 
     def _state(self, saved: dict[str, Any], lo: int, span: int, now_ts: int) -> dict[str, int]:
