@@ -5,7 +5,8 @@ A loopback server speaking Algolia's search_by_date (time window, query words, p
 served 1,000 a page. The poll runs what `monitor poll --once` runs (Poller.poll_all: the real
 adapter, matcher, scorer and SQLite store) into a fresh database, single-process. Each round
 times the poll and then bare VADER on the same texts (interleaved); the figures are medians of
-the rounds. Target (issue 10): ratio >= 0.8.
+the rounds. Target (issue 10): ratio >= 0.8 with the pool off; the pool's figures are shown
+beside it (pool on for every piece of the poll, and the Scorer on the whole batch at once).
 Run: python bench/ingest.py
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import bisect
 import json
 import multiprocessing
+import os
 import statistics
 import sys
 import tempfile
@@ -29,8 +31,10 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import monitor.poller as poller_module  # noqa: E402
 from monitor.config import load_config  # noqa: E402
 from monitor.poller import Poller  # noqa: E402
+from monitor.sentiment.pool import POOL_THRESHOLD, ScorerSpec, score_texts  # noqa: E402
 from monitor.store import Store  # noqa: E402
 
 HITS = 20_000
@@ -126,7 +130,12 @@ def serve(data: list[dict[str, Any]]) -> tuple[multiprocessing.Process, str]:
     return process, f"http://127.0.0.1:{server.server_address[1]}"
 
 
-def poll_rate(url: str, workdir: Path, run: int) -> float:
+def poll_rate(url: str, workdir: Path, run: int, pool_threshold: int) -> float:
+    """One `poll --once` of the whole backfill into a fresh database; mentions per second.
+
+    The poller sends a piece of at least POOL_THRESHOLD texts to the process pool: the bench
+    sets the threshold out of reach for "pool off", and to 1 for "pool on" (every piece).
+    """
     config_path = workdir / f"monitor{run}.yaml"
     config_path.write_text(
         f"database: bench{run}.db\nbrands:\n  - {{name: Acme, terms: [acme], channels: [hackernews]}}\n"
@@ -134,12 +143,16 @@ def poll_rate(url: str, workdir: Path, run: int) -> float:
         f"max_requests: 500, backfill: 1d}}\n"
     )
     config = load_config(config_path)
-    with Store(config.database) as store:
-        poller = Poller(config, store)
-        started = time.perf_counter()
-        [report] = poller.poll_all()
-        elapsed = time.perf_counter() - started
-        poller.close()
+    poller_module.POOL_THRESHOLD = pool_threshold
+    try:
+        with Store(config.database) as store:
+            poller = Poller(config, store)
+            started = time.perf_counter()
+            [report] = poller.poll_all()
+            elapsed = time.perf_counter() - started
+            poller.close()
+    finally:
+        poller_module.POOL_THRESHOLD = POOL_THRESHOLD
     assert report.stored == HITS, report
     return HITS / elapsed
 
@@ -152,20 +165,52 @@ def vader_rate(sample: list[str]) -> float:
     return len(sample) / (time.perf_counter() - started)
 
 
+def pool_scoring_rate(sample: list[str], workers: int) -> float:
+    """Scorer on the whole batch at once: in this process (1 worker) or in the pool."""
+    started = time.perf_counter()
+    score_texts(ScorerSpec(), sample, workers=workers, threshold=1)
+    return len(sample) / (time.perf_counter() - started)
+
+
 def main() -> None:
     sample = texts()
     server, url = serve(hits(int(datetime.now(UTC).timestamp())))
-    polls: list[float] = []
-    vaders: list[float] = []
+    rates: dict[str, list[float]] = {
+        "pool off": [],
+        "vader": [],
+        "pool on": [],
+        "batch 1": [],
+        "batch pool": [],
+    }
+    cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(ROUNDS):
-            polls.append(poll_rate(url, Path(tmp), run))
-            vaders.append(vader_rate(sample))
+            rates["pool off"].append(poll_rate(url, Path(tmp), 2 * run, sys.maxsize))
+            rates["vader"].append(vader_rate(sample))
+            rates["pool on"].append(poll_rate(url, Path(tmp), 2 * run + 1, 1))
+            rates["batch 1"].append(pool_scoring_rate(sample, 1))
+            rates["batch pool"].append(pool_scoring_rate(sample, cores))
     server.terminate()
-    poll, vader = statistics.median(polls), statistics.median(vaders)
-    print(f"poll --once, {HITS:,} hits (HTTP + match + score + SQLite): {poll:,.0f} mentions/s")
-    print(f"bare VADER polarity_scores on the same texts:           {vader:,.0f} texts/s")
-    print(f"ratio ingest / bare VADER (median of {ROUNDS}, interleaved): {poll / vader:.2f}")
+    rate = {name: statistics.median(runs) for name, runs in rates.items()}
+    vader = rate["vader"]
+    print(f"{HITS:,} hits, median of {ROUNDS} interleaved rounds, {cores} cores")
+    print(f"bare VADER polarity_scores on the same texts:  {vader:8,.0f} texts/s")
+    print(
+        f"poll --once, pool off (HTTP+match+score+SQLite): {rate['pool off']:8,.0f} mentions/s"
+        f"  ratio {rate['pool off'] / vader:.2f}  (target >= 0.8)"
+    )
+    print(
+        f"poll --once, pool on for every piece:          {rate['pool on']:8,.0f} mentions/s"
+        f"  ratio {rate['pool on'] / vader:.2f}"
+    )
+    print(
+        f"Scorer on all {HITS:,} texts at once, 1 process: {rate['batch 1']:8,.0f} texts/s"
+        f"  ratio {rate['batch 1'] / vader:.2f}"
+    )
+    print(
+        f"Scorer on all {HITS:,} texts at once, pool of {cores}: {rate['batch pool']:8,.0f} texts/s"
+        f"  ratio {rate['batch pool'] / vader:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ def main(lines: int = 25) -> None:
     server, url = serve(hits(int(datetime.now(UTC).timestamp())))
     profile = cProfile.Profile()
     with tempfile.TemporaryDirectory() as tmp:
-        profile.runcall(poll_rate, url, Path(tmp), 0)
+        profile.runcall(poll_rate, url, Path(tmp), 0, sys.maxsize)
     server.terminate()
     stats = pstats.Stats(profile)
     stats.sort_stats("cumulative").print_stats(lines)

@@ -126,7 +126,7 @@ class BaseChannel(Generic[S]):
 
 def parse_time(value: Any) -> datetime:
     """An ISO 8601 string or epoch seconds -> aware UTC datetime. Raises ValueError/TypeError."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return datetime.fromtimestamp(value, UTC)
     if not isinstance(value, str):
         raise TypeError(f"not a timestamp: {value!r}")

@@ -166,5 +166,5 @@ def parse_hit(hit: Any) -> Mention | None:
         author=str(hit.get("author") or "unknown"),
         text=text,
         created_at=created_at,
-        author_reach=float(points) if isinstance(points, int | float) else None,
+        author_reach=float(points) if isinstance(points, (int, float)) else None,
     )
