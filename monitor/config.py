@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from monitor import yaml_parse
 from monitor.channels import CHANNELS, ChannelSettings, settings_class
 from monitor.validate import Errors, Secret, build
 
@@ -258,7 +259,7 @@ def load_config(path: Path | str, environ: dict[str, str] | None = None) -> Conf
             ],
         ) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml_parse.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
