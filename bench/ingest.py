@@ -22,6 +22,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -63,7 +64,7 @@ def hits(now: int) -> list[dict[str, Any]]:
     ]
 
 
-def serve(data: list[dict[str, Any]]) -> tuple[multiprocessing.Process, str]:
+def serve(data: list[dict[str, Any]]) -> tuple[BaseProcess, str]:
     """Serve from another process: the API is remote in real life, and a server thread here
     would take the GIL from the poll being measured."""
 
