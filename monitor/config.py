@@ -7,21 +7,18 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from monitor.channels import CHANNELS, channel_module
+from monitor import yaml_parse
+from monitor.channels import CHANNELS, settings_class
+from monitor.channels.settings.base import ChannelSettings
 from monitor.logs import LogFormat
 from monitor.matching import normalize_domain
 from monitor.metrics import MetricsConfigError, parse_listen
 from monitor.validate import Errors, Secret, build
-
-if TYPE_CHECKING:
-    # Only for annotations: importing the adapters' base pulls in httpx, which `check` and
-    # `--help` should not pay for. The classes themselves come from channel_module().
-    from monitor.channels.base import ChannelSettings
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SCHEDULE = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun) ([01]\d|2[0-3]):([0-5]\d)$")
@@ -279,7 +276,7 @@ def load_config(path: Path | str, environ: dict[str, str] | None = None) -> Conf
             ],
         ) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml_parse.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
@@ -368,7 +365,7 @@ def _build_channels(
             errors.add(f"channels.{name}", "unknown channel", f"use one of: {', '.join(known)}")
             continue
         own = Errors()
-        settings = build(channel_module(name).Settings, block or {}, f"channels.{name}", own)
+        settings = build(settings_class(name), block or {}, f"channels.{name}", own)
         if settings is not None:
             channels[name] = settings
         elif not all(name in b.channel_settings for b in brands if name in b.channels) or not any(
@@ -386,7 +383,7 @@ def _build_channels(
                 )
             elif name not in channels and name not in blocks:
                 # Listed for a brand but not configured: the channel's defaults apply.
-                settings = build(channel_module(name).Settings, {}, f"channels.{name}", errors)
+                settings = build(settings_class(name), {}, f"channels.{name}", errors)
                 if settings is not None:
                     channels[name] = settings
     return channels
@@ -417,7 +414,7 @@ def _build_polls(
                 continue
             merged = {**(blocks.get(name) or {}), **override}
             path = f"brands[{i}].channel_settings.{name}"
-            settings = build(channel_module(name).Settings, merged, path, errors)
+            settings = build(settings_class(name), merged, path, errors)
             if settings is not None:
                 polls[brand.name, name] = settings
     return polls

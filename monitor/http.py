@@ -13,46 +13,20 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from monitor import __version__
+from monitor.http_settings import HttpSettings
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = (
     f"monitor/{__version__} (self-hosted brand monitor; +https://github.com/monitor/monitor)"
 )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HttpSettings:
-    """How long, how big and how often one client may talk to one service."""
-
-    timeout: timedelta = timedelta(seconds=15)
-    # The whole request, body included, must finish within this; None means 2 x timeout.
-    deadline: timedelta | None = None
-    max_response_bytes: int = 5 * 1024 * 1024
-    max_retries: int = 4
-    # A Retry-After longer than this ends the poll; the next scheduled poll tries again.
-    max_retry_wait: timedelta = timedelta(seconds=60)
-    max_requests: int = 20
-
-    def __post_init__(self) -> None:
-        if self.timeout.total_seconds() <= 0:
-            raise ValueError("timeout must be more than 0s")
-        if self.deadline is not None and self.deadline.total_seconds() <= 0:
-            raise ValueError("deadline must be more than 0s (or left out for 2 x timeout)")
-        if self.max_requests < 1:
-            raise ValueError("max_requests must be at least 1")
-
-    @property
-    def deadline_seconds(self) -> float:
-        return (self.deadline or self.timeout * 2).total_seconds()
 
 
 class HttpError(Exception):

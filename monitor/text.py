@@ -73,6 +73,8 @@ def cap_text(text: str, limit: int = MAX_TEXT_BYTES) -> str:
     Lone surrogates pass through (counted as the 3 bytes U+FFFD will take): Mention replaces
     them, once, for every adapter.
     """
+    if len(text) * 4 <= limit:  # no character takes more than 4 bytes: nothing to cut
+        return text
     encoded = text.encode("utf-8", "surrogatepass")
     if len(encoded) <= limit:
         return text
@@ -87,6 +89,8 @@ _SURROGATES = re.compile("[\ud800-\udfff]")
 
 def valid_utf8(text: str) -> str:
     """Text any UTF-8 encoder accepts: JSON's "\\ud83d" escapes can decode to lone surrogates."""
+    if text.isascii():  # O(1) in CPython, and most text is: the pattern need not scan it
+        return text
     return _SURROGATES.sub("\ufffd", text)
 
 

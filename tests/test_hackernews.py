@@ -356,3 +356,19 @@ def test_fetching_more_in_one_poll_spends_that_polls_budget(
     assert json.loads(results[-1].cursor or "")["after"] < now
     clock.advance(minutes=5)
     assert adapter.fetch(ALL, results[-1].cursor, clock()).requests > 0
+
+
+def test_a_backfill_dense_in_its_last_minutes_downloads_each_hit_once(
+    httpserver: HTTPServer, clock: FixedClock
+) -> None:
+    # More hits within `overlap` of now than one window holds: the pieces of one poll must go
+    # on from the last one, not re-read the overlap (kept for the next poll's indexing lag).
+    now = int(clock().timestamp())
+    hits = spread_hits(3000, now - 300, now)
+    sent = serve_counting(httpserver, hits)
+    adapter = make_adapter(httpserver, [], backfill=timedelta(days=1), max_requests=500)
+    results = fetch_all(adapter, ALL, None, clock())
+    assert sorted(m.native_id for r in results for m in r.mentions) == sorted(
+        h["objectID"] for h in hits
+    )
+    assert sum(sent) == 3000

@@ -17,6 +17,24 @@ def test_cap_text_never_splits_a_character() -> None:
     assert cap_text("ab€", limit=4) == "ab"
 
 
+def test_cap_text_keeps_text_of_exactly_the_limit_in_four_byte_characters() -> None:
+    emoji = "😀" * 25  # 100 bytes in 25 characters
+    assert cap_text(emoji, limit=100) == emoji
+    assert cap_text(emoji + "😀", limit=100) == emoji
+    assert cap_text(emoji, limit=99) == "😀" * 24
+
+
+def test_cap_text_cuts_ascii_text_at_the_limit() -> None:
+    assert cap_text("a" * 101, limit=100) == "a" * 100
+
+
+def test_valid_utf8_keeps_ascii_text_as_it_is() -> None:
+    assert (
+        valid_utf8("plain ascii, with \\ud83d written out")
+        == "plain ascii, with \\ud83d written out"
+    )
+
+
 def test_valid_utf8_replaces_each_lone_surrogate_with_the_replacement_character() -> None:
     assert valid_utf8("x\ud83dy\udc00") == "x\ufffdy\ufffd"
     assert valid_utf8("fine 😀").encode("utf-8") == "fine 😀".encode()

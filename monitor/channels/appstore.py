@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from datetime import datetime
+from typing import Any
 
 from monitor.channels.base import (
     BaseChannel,
     BudgetExhausted,
     ChannelError,
-    ChannelSettings,
     Haul,
     RateLimited,
     parse_json,
@@ -29,6 +27,7 @@ from monitor.channels.base import (
     redact_url,
     time_or_none,
 )
+from monitor.channels.settings.appstore import MAX_PAGES, Settings
 from monitor.models import FetchResult, Mention, Query
 from monitor.text import cap_text, html_to_text
 
@@ -36,42 +35,8 @@ log = logging.getLogger(__name__)
 
 NAME = "appstore"
 # Apple refuses page 11 and beyond ("page depth is limited to 10").
-MAX_PAGES = 10
 REVIEWS_URL = "https://apps.apple.com/{country}/app/id{app}?see-all=reviews"
-_APP_ID = re.compile(r"^\d+$")
-_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 _PAGE = re.compile(r"/page=(\d+)/")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Settings(ChannelSettings):
-    default_base_url: ClassVar[str] = "https://itunes.apple.com"
-
-    apps: tuple[str, ...]
-    countries: tuple[str, ...] = ("us",)
-    every: timedelta = timedelta(minutes=30)
-    overlap: timedelta = timedelta(hours=2)
-
-    def __post_init__(self) -> None:
-        ChannelSettings.__post_init__(self)
-        if not self.apps:
-            raise ValueError("apps must list at least one App Store id, like 284882215")
-        bad_apps = [a for a in self.apps if not _APP_ID.match(a)]
-        if bad_apps:
-            raise ValueError(
-                f"apps must be numeric App Store ids (the digits after 'id' in the app's "
-                f"apps.apple.com URL); got {bad_apps}"
-            )
-        bad_countries = [c for c in self.countries if not _COUNTRY.match(c)]
-        if not self.countries or bad_countries:
-            raise ValueError(
-                f"countries must be two-letter store codes like us, gb, jp; got {bad_countries}"
-            )
-        if self.max_requests < MAX_PAGES:
-            raise ValueError(
-                f"max_requests must be at least {MAX_PAGES} for appstore: one feed can take "
-                f"{MAX_PAGES} pages and a shorter budget could never finish it"
-            )
 
 
 class Adapter(BaseChannel[Settings]):

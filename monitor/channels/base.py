@@ -11,9 +11,10 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, ParamSpec, Protocol, TypeVar
 
+from monitor.channels.settings.base import ChannelSettings
 from monitor.http import (
     USER_AGENT,
     AuthError,
@@ -21,7 +22,6 @@ from monitor.http import (
     DeadlineExceeded,
     HttpClient,
     HttpError,
-    HttpSettings,
     RateLimited,
     json_or_none,
     parse_json,
@@ -64,26 +64,6 @@ P = ParamSpec("P")
 
 # A poll failed in a way the user should see in `monitor status`: any HTTP error is one.
 ChannelError = HttpError
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ChannelSettings(HttpSettings):
-    """Settings every channel accepts. Adapters subclass this with their own fields."""
-
-    default_base_url: ClassVar[str] = ""
-
-    every: timedelta = timedelta(minutes=5)
-    backfill: timedelta = timedelta(days=14)
-    base_url: str = ""
-
-    def __post_init__(self) -> None:
-        HttpSettings.__post_init__(self)
-        if self.every.total_seconds() < 1:
-            raise ValueError("every must be at least 1s")
-
-    @property
-    def api_root(self) -> str:
-        return (self.base_url or self.default_base_url).rstrip("/")
 
 
 class Channel(Protocol):
@@ -146,7 +126,7 @@ class BaseChannel(Generic[S]):
 
 def parse_time(value: Any) -> datetime:
     """An ISO 8601 string or epoch seconds -> aware UTC datetime. Raises ValueError/TypeError."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return datetime.fromtimestamp(value, UTC)
     if not isinstance(value, str):
         raise TypeError(f"not a timestamp: {value!r}")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 
@@ -21,7 +21,6 @@ from monitor.channels.base import (
     AuthError,
     BaseChannel,
     ChannelError,
-    ChannelSettings,
     Haul,
     HttpClient,
     RateLimited,
@@ -32,46 +31,17 @@ from monitor.channels.base import (
     search_terms,
     time_or_none,
 )
+from monitor.channels.settings.bluesky import Settings
 from monitor.models import FetchResult, Mention, Query
 from monitor.text import cap_text
-from monitor.validate import Secret
 
 log = logging.getLogger(__name__)
 
 NAME = "bluesky"
-PUBLIC_APPVIEW = "https://public.api.bsky.app"
 APP_PASSWORDS = "https://bsky.app/settings/app-passwords"
 SEARCH = "/xrpc/app.bsky.feed.searchPosts"
 CREATE_SESSION = "/xrpc/com.atproto.server.createSession"
 _TOKEN_ERRORS = ("ExpiredToken", "InvalidToken")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Settings(ChannelSettings):
-    default_base_url: ClassVar[str] = PUBLIC_APPVIEW
-
-    # The account handle (or its email) and an app password, never the account password.
-    identifier: str = ""
-    app_password: Secret | None = None
-    pds_url: str = "https://bsky.social"
-    page_size: int = 100
-    overlap: timedelta = timedelta(minutes=10)
-
-    def __post_init__(self) -> None:
-        ChannelSettings.__post_init__(self)
-        if bool(self.identifier.strip()) != bool(self.app_password):
-            raise ValueError("set both identifier and app_password, or neither")
-        if not 1 <= self.page_size <= 100:
-            raise ValueError("page_size must be between 1 and 100")
-
-    @property
-    def signs_in(self) -> bool:
-        return bool(self.app_password)
-
-    @property
-    def api_root(self) -> str:
-        default = self.pds_url if self.signs_in else PUBLIC_APPVIEW
-        return (self.base_url or default).rstrip("/")
 
 
 @dataclass(slots=True)

@@ -14,20 +14,19 @@ one window, and a poll holds one window's mentions in memory, not the whole back
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from datetime import datetime
+from typing import Any
 
 from monitor.channels.base import (
     BaseChannel,
     BudgetExhausted,
     ChannelError,
-    ChannelSettings,
     Haul,
     parse_safely,
     search_terms,
     time_or_none,
 )
+from monitor.channels.settings.hackernews import Settings
 from monitor.models import FetchResult, Mention, Query
 from monitor.text import html_to_text
 
@@ -38,20 +37,6 @@ ITEM_URL = "https://news.ycombinator.com/item?id={}"
 PAGINATION_LIMIT = 1000
 # Hits aimed for per window: under the limit, with room for a stretch denser than the last.
 TARGET_HITS = 800
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Settings(ChannelSettings):
-    default_base_url: ClassVar[str] = "https://hn.algolia.com"
-
-    hits_per_page: int = 100
-    # Re-read this much before the cursor: Algolia indexes new items with a short lag.
-    overlap: timedelta = timedelta(minutes=10)
-
-    def __post_init__(self) -> None:
-        ChannelSettings.__post_init__(self)
-        if not 1 <= self.hits_per_page <= 1000:
-            raise ValueError("hits_per_page must be between 1 and 1000")
 
 
 class Adapter(BaseChannel[Settings]):
@@ -98,8 +83,10 @@ class Adapter(BaseChannel[Settings]):
         after = _int(saved.get("after"))
         if after is None:
             return now_ts - int(self.settings.backfill.total_seconds())
-        # Windows that ended `overlap` before they were read were complete when read.
         read_at = _int(saved.get("read_at")) or after
+        if read_at >= now_ts:
+            return after  # a later piece of this same poll: go on where the last one ended
+        # Windows that ended `overlap` before they were read were complete when read.
         return min(after, read_at - int(self.settings.overlap.total_seconds()))
 
     def _state(self, saved: dict[str, Any], lo: int, span: int, now_ts: int) -> dict[str, int]:
@@ -179,5 +166,5 @@ def parse_hit(hit: Any) -> Mention | None:
         author=str(hit.get("author") or "unknown"),
         text=text,
         created_at=created_at,
-        author_reach=float(points) if isinstance(points, int | float) else None,
+        author_reach=float(points) if isinstance(points, (int, float)) else None,
     )

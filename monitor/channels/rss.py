@@ -11,9 +11,8 @@ import calendar
 import hashlib
 import logging
 import re
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import feedparser
@@ -22,35 +21,18 @@ from monitor.channels.base import (
     BaseChannel,
     BudgetExhausted,
     ChannelError,
-    ChannelSettings,
     Haul,
     feed_failures,
     parse_safely,
     redact_url,
 )
+from monitor.channels.settings.rss import Settings
 from monitor.models import FetchResult, Mention, Query
 from monitor.text import html_to_text
 
 log = logging.getLogger(__name__)
 
 NAME = "rss"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Settings(ChannelSettings):
-    default_base_url: ClassVar[str] = ""
-
-    every: timedelta = timedelta(minutes=15)
-    # Absolute URLs, or paths resolved against base_url (a proxy root).
-    feeds: tuple[str, ...] = ()
-    # Entries this much older than the newest one seen are still re-read (late publishers).
-    overlap: timedelta = timedelta(days=1)
-
-    def __post_init__(self) -> None:
-        ChannelSettings.__post_init__(self)
-        for feed in self.feeds:
-            if not feed.startswith(("http://", "https://")) and not self.base_url:
-                raise ValueError(f"feed {feed!r} must be an http(s) URL (or set base_url)")
 
 
 class Adapter(BaseChannel[Settings]):

@@ -15,14 +15,13 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 from monitor.channels.base import (
     AuthError,
     BaseChannel,
     BudgetExhausted,
     ChannelError,
-    ChannelSettings,
     Haul,
     RateLimited,
     parse_json,
@@ -31,9 +30,9 @@ from monitor.channels.base import (
     quoted_terms,
     retry_after_seconds,
 )
+from monitor.channels.settings.twitter import Settings
 from monitor.models import FetchResult, Mention, Query
 from monitor.text import html_to_text, one_line
-from monitor.validate import Secret
 
 log = logging.getLogger(__name__)
 
@@ -49,26 +48,6 @@ _SNOWFLAKE_EPOCH_MS = 1288834974657
 # in the matcher must not drop them, so they are stored as "unknown".
 _NO_LANGUAGE = frozenset({"und", "zxx", "qam", "qct", "qht", "qme", "qst"})
 _BARE_TERM = re.compile(r"^[@#$]?\w+$")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Settings(ChannelSettings):
-    default_base_url: ClassVar[str] = "https://api.twitter.com"
-
-    bearer_token: Secret
-    max_results: int = 100
-    # 512 on self-serve access; Enterprise allows 4096.
-    max_query_length: int = 512
-
-    def __post_init__(self) -> None:
-        ChannelSettings.__post_init__(self)
-        if not self.bearer_token:
-            raise ValueError(
-                "bearer_token is empty; set it to your X app's Bearer Token, written as "
-                '"${X_BEARER_TOKEN}"'
-            )
-        if not 10 <= self.max_results <= 100:
-            raise ValueError("max_results must be between 10 and 100")
 
 
 def snowflake_time(post_id: int) -> datetime:

@@ -17,9 +17,8 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from monitor.channels.base import (
@@ -27,7 +26,6 @@ from monitor.channels.base import (
     BaseChannel,
     BudgetExhausted,
     ChannelError,
-    ChannelSettings,
     Haul,
     RateLimited,
     parse_json,
@@ -36,6 +34,7 @@ from monitor.channels.base import (
     quoted_terms,
     time_or_none,
 )
+from monitor.channels.settings.youtube import SEARCH_COST, Settings
 from monitor.models import FetchResult, Mention, Query
 from monitor.text import html_to_text
 from monitor.validate import Secret
@@ -43,7 +42,6 @@ from monitor.validate import Secret
 log = logging.getLogger(__name__)
 
 NAME = "youtube"
-SEARCH_COST = 100
 COMMENTS_COST = 1
 VIDEO_URL = "https://www.youtube.com/watch?v={video}"
 COMMENT_URL = "https://www.youtube.com/watch?v={video}&lc={comment}"
@@ -70,32 +68,6 @@ class _Unavailable(Exception):
 
 class _StaleToken(Exception):
     """Google no longer accepts a saved comment page token."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Settings(ChannelSettings):
-    default_base_url: ClassVar[str] = "https://www.googleapis.com/youtube/v3"
-
-    api_key: Secret
-    daily_quota_units: int = 10000
-    every: timedelta = timedelta(minutes=30)
-    comment_window: timedelta = timedelta(days=7)
-    max_videos: int = 25
-    overlap: timedelta = timedelta(hours=1)
-
-    def __post_init__(self) -> None:
-        ChannelSettings.__post_init__(self)
-        if not self.api_key:
-            raise ValueError(
-                "api_key is empty; set it to a YouTube Data API v3 key, written as "
-                '"${YOUTUBE_API_KEY}"'
-            )
-        if self.daily_quota_units < SEARCH_COST:
-            raise ValueError(
-                f"daily_quota_units must be at least {SEARCH_COST}: one search costs {SEARCH_COST}"
-            )
-        if self.max_videos < 0:
-            raise ValueError("max_videos must be 0 or more")
 
 
 def _iso(moment: datetime) -> str:
