@@ -86,8 +86,8 @@ def check(ctx: Context, as_json: bool) -> None:
 @pass_ctx
 def run(ctx: Context) -> None:
     """Run the daemon until SIGTERM or Ctrl-C."""
+    from monitor.addresses import MetricsConfigError
     from monitor.daemon import AlreadyRunning, Daemon
-    from monitor.metrics import MetricsConfigError
 
     config = ctx.config()
     setup_logging(config)

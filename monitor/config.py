@@ -13,11 +13,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from monitor import yaml_parse
+from monitor.addresses import MetricsConfigError, normalize_domain, parse_listen
 from monitor.channels import CHANNELS, settings_class
 from monitor.channels.settings.base import ChannelSettings
 from monitor.logs import LogFormat
-from monitor.matching import normalize_domain
-from monitor.metrics import MetricsConfigError, parse_listen
 from monitor.validate import Errors, Secret, build
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
+from monitor.addresses import normalize_domain
 from monitor.models import Mention
 
 # Channels whose every item is about the brand by construction (an app's own reviews).
@@ -22,7 +23,6 @@ REJECT_REASONS: tuple[RejectReason, ...] = (
     "no_term",
 )
 
-_HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 _LINK = re.compile(r"https?://[^\s<>\"')\]]+", re.IGNORECASE)
 
 
@@ -49,27 +49,6 @@ def term_pattern(terms: Iterable[str]) -> re.Pattern[str] | None:
 def normalize_author(author: str) -> str:
     """`@Spammer`, `spammer` and ` SPAMMER ` are one author; Mastodon's `user@host` keeps its host."""
     return author.strip().removeprefix("@").casefold()
-
-
-def normalize_domain(value: str) -> str:
-    """`Example.COM`, `https://example.com/x`, `*.example.com`, `example.com:443` -> `example.com`.
-
-    Raises ValueError naming the value when it is not a host name, so config validation can
-    show it with its field path.
-    """
-    text = value.strip().lower().removeprefix("*.")
-    try:
-        host = urlsplit(text if "://" in text else "//" + text).hostname or ""
-        host = host.rstrip(".").encode("idna").decode("ascii")
-    except (ValueError, UnicodeError):
-        host = ""
-    labels = host.split(".")
-    if len(labels) < 2 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
-        raise ValueError(
-            f"{value!r} is not a domain: write a host name such as 'example.com' "
-            "(it also mutes its subdomains)"
-        )
-    return host
 
 
 def host_of(url: str) -> str | None:

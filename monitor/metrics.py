@@ -21,21 +21,17 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
+from monitor.addresses import MetricsConfigError, parse_listen
 from monitor.logs import kv
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LISTEN = "127.0.0.1:9464"
 PollOutcome = Literal["ok", "failed", "backing_off"]
 # The health decision (monitor.health, the same rule as `monitor status`): (healthy, reasons).
 Health = Callable[[], tuple[bool, list[str]]]
 
 POLL_BUCKETS = (0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 DETECT_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-
-
-class MetricsConfigError(ValueError):
-    """A `metrics.listen` value that cannot be served; the text says what to write instead."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,22 +153,6 @@ def stale_limit(every_seconds: float) -> float:
     """How long without a good poll before a source counts as stale: three missed polls, and
     never under an hour (a failing source is re-polled at most hourly, see poller backoff)."""
     return max(3 * every_seconds, 3600.0)
-
-
-def parse_listen(value: str) -> tuple[str, int]:
-    """`"127.0.0.1:9464"` -> ("127.0.0.1", 9464); `"[::1]:9464"` for IPv6; port 0 picks one."""
-    text = value.strip()
-    host, sep, port_text = text.rpartition(":")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    elif ":" in host:
-        host = ""  # an IPv6 address without brackets: the port is ambiguous
-    if not sep or not host or not port_text.isdigit() or int(port_text) > 65535:
-        raise MetricsConfigError(
-            f"metrics.listen: {value!r} is not host:port; write e.g. {DEFAULT_LISTEN!r} "
-            "(or '[::1]:9464' for IPv6; port 0-65535)"
-        )
-    return host, int(port_text)
 
 
 class MetricsServer:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("httpx", "feedparser", "sqlite_utils", "vaderSentiment", "matplotlib")
+HEAVY = ("httpx", "feedparser", "sqlite_utils", "vaderSentiment", "matplotlib", "prometheus_client")
 RUN_THEN_LIST_MODULES = """
 import json, runpy, sys
 sys.argv = ["monitor", *sys.argv[1:]]

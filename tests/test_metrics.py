@@ -13,14 +13,8 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-from monitor.metrics import (
-    Metrics,
-    MetricsConfigError,
-    MetricsServer,
-    Snapshot,
-    parse_listen,
-    stale_limit,
-)
+from monitor.addresses import MetricsConfigError, parse_listen
+from monitor.metrics import Metrics, MetricsServer, Snapshot, stale_limit
 from monitor.metrics import serve as serve_metrics
 
 RULES = Path(__file__).parent.parent / "config" / "prometheus-rules.yml"
