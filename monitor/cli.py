@@ -34,7 +34,10 @@ def setup_logging(config: Config, level: str | None = None) -> None:
     configure(level or config.log_level, config.log_format)
 
 
-@click.group()
+@click.group(
+    epilog="Exit codes: 0 success (status: healthy); 1 config or database unusable, check "
+    "found problems, or status degraded; 2 usage error; 3 the operation failed."
+)
 @click.option(
     "-c",
     "--config",

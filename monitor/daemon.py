@@ -175,7 +175,7 @@ class Daemon:
         counts = self.store.purge(
             now - timedelta(days=self.config.retention.mentions_days), now - timedelta(days=30)
         )
-        log.info("retention_purge %s", " ".join(f"{k}={v}" for k, v in counts.items()))
+        log.info(kv("retention_purge", **counts))
         return counts
 
     def _poll(self, brand: str, channel: str) -> object:
@@ -303,7 +303,7 @@ class Daemon:
         self.schedule(scheduler)
 
         def stop(signum: int, frame: FrameType | None) -> None:
-            log.info("stopping signal=%s", signal.Signals(signum).name)
+            log.info(kv("stopping", signal=signal.Signals(signum).name))
             if scheduler.state != STATE_STOPPED:
                 # Not wait=True: that waits for running jobs, and a stuck one holds it forever.
                 scheduler.shutdown(wait=False)
@@ -323,7 +323,7 @@ class Daemon:
             if self.config.metrics.listen:
                 server = serve(self.config.metrics.listen, self.metrics, self.health)
             log.info(
-                "daemon_start jobs=%d database=%s", len(scheduler.get_jobs()), self.config.database
+                kv("daemon_start", jobs=len(scheduler.get_jobs()), database=self.config.database)
             )
             try:
                 scheduler.start()
@@ -333,13 +333,15 @@ class Daemon:
                 busy = self.running.wait_idle(self.stop_grace)
                 if busy:
                     log.warning(
-                        "stop_grace_expired jobs_running=%d grace=%.0fs; exiting without them, "
-                        "an unfinished poll repeats at the next start",
-                        busy,
-                        self.stop_grace,
+                        kv(
+                            "stop_grace_expired",
+                            jobs_running=busy,
+                            grace=f"{self.stop_grace:.0f}s",
+                            note="exiting without them; an unfinished poll repeats at next start",
+                        )
                     )
                 else:
                     for poller in [*self._retired, self.poller]:
                         poller.close()
-                log.info("daemon_stopped")
+                log.info(kv("daemon_stopped"))
         return busy == 0

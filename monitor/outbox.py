@@ -274,11 +274,13 @@ class Outbox:
         if self.metrics is not None:
             self.metrics.notification_sent(message.team, message.receiver, message.kind)
         log.info(
-            "delivered id=%d key=%s team=%s receiver=%s",
-            message.id,
-            message.key,
-            message.team,
-            message.receiver,
+            kv(
+                "delivered",
+                id=message.id,
+                key=message.key,
+                team=message.team,
+                receiver=message.receiver,
+            )
         )
         return "sent"
 
@@ -302,13 +304,15 @@ class Outbox:
             self.store.mark_failed(message.id, error, next_at)
         state = "dead" if next_at is None else "retrying"
         log.warning(
-            "delivery_failed id=%d team=%s receiver=%s attempts=%d state=%s error=%r",
-            message.id,
-            message.team,
-            message.receiver,
-            attempts,
-            state,
-            error,
+            kv(
+                "delivery_failed",
+                id=message.id,
+                team=message.team,
+                receiver=message.receiver,
+                attempts=attempts,
+                state=state,
+                error=error,
+            )
         )
         return state
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from monitor.channels import channel_module
 from monitor.channels.base import Channel, ChannelError, HttpClient, redact_text
 from monitor.config import BrandConfig, Config
+from monitor.logs import kv
 from monitor.matching import BrandMatcher
 from monitor.metrics import Metrics, PollOutcome
 from monitor.models import Clock, Mention, PollReport, Query, Score, Scored, utcnow
@@ -122,7 +123,7 @@ class Poller:
         now = self.clock()
         if not force and self.backing_off(brand, channel, now):
             self._measure(brand, channel, "backing_off", started)
-            log.info("poll_backing_off brand=%s channel=%s", brand, channel)
+            log.info(kv("poll_backing_off", brand=brand, channel=channel))
             return PollReport(
                 brand, channel, 0, 0, 0, 0, error="backing off after repeated failures"
             )
@@ -164,22 +165,23 @@ class Poller:
         except Exception as exc:  # a bug in one adapter must not stop the daemon
             problem = redact_text(f"{channel}: unexpected {type(exc).__name__}: {exc}")
             # The traceback may quote a URL with a key in it: only at DEBUG, for developers.
-            log.error("poll_crashed brand=%s channel=%s error=%r", brand, channel, problem)
+            log.error(kv("poll_crashed", brand=brand, channel=channel, error=problem))
             log.debug("poll_crashed traceback", exc_info=True)
             return self._failed(brand, channel, problem, now, started)
         # Counted before the log line, so whoever reads the log sees the metrics updated.
         self._measure(brand, channel, "ok", started, dict(stored_by_label), dict(rejected))
         log.info(
-            "poll_ok brand=%s channel=%s fetched=%d matched=%d stored=%d skipped=%d muted=%d "
-            "requests=%d",
-            brand,
-            channel,
-            fetched,
-            matched,
-            stored,
-            skipped,
-            muted,
-            result.requests,
+            kv(
+                "poll_ok",
+                brand=brand,
+                channel=channel,
+                fetched=fetched,
+                matched=matched,
+                stored=stored,
+                skipped=skipped,
+                muted=muted,
+                requests=result.requests,
+            )
         )
         if stored and negatives and self.on_new_negatives:
             self.on_new_negatives(brand)
@@ -202,7 +204,7 @@ class Poller:
         self, brand: str, channel: str, error: str, now: datetime, started: float
     ) -> PollReport:
         self._measure(brand, channel, "failed", started)
-        log.warning("poll_failed brand=%s channel=%s error=%r", brand, channel, error)
+        log.warning(kv("poll_failed", brand=brand, channel=channel, error=error))
         self.store.record_poll_error(brand, channel, error, now)
         return PollReport(brand, channel, 0, 0, 0, 0, error=error)
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from pytest_httpserver import HTTPServer
 
 from monitor.config import BrandConfig, load_config
 from monitor.models import Mention
 from monitor.poller import BrandPipeline, Poller
 from monitor.store import Store
-from tests.conftest import FixedClock
+from tests.conftest import FixedClock, algolia_page, real_hn_hits
 
 
 def test_a_failing_source_backs_off_and_is_polled_again_when_due(
@@ -94,3 +97,27 @@ def test_a_backfill_past_the_pool_threshold_scores_like_one_process(clock: Fixed
     pipeline = BrandPipeline(BrandConfig(name="Acme", terms=("acme",)))
     scored = pipeline.process(mentions)
     assert [s.score for s in scored] == [pipeline.scorer.score(t) for t in texts]
+
+
+def test_the_poll_line_quotes_a_brand_name_with_spaces(
+    httpserver: HTTPServer,
+    write_config: Callable[[str], Path],
+    clock: FixedClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    httpserver.expect_request("/api/v1/search_by_date").respond_with_data(
+        json.dumps(algolia_page(real_hn_hits()[:2], 0, 100)), content_type="application/json"
+    )
+    config = load_config(
+        write_config(
+            "brands:\n  - {name: Acme Co, terms: [the]}\n"
+            f"channels:\n  hackernews: {{base_url: '{httpserver.url_for('')}'}}\n"
+        )
+    )
+    caplog.set_level(logging.INFO, logger="monitor.poller")
+    with Store(config.database) as store:
+        poller = Poller(config, store, clock=clock)
+        poller.poll("Acme Co", "hackernews")
+        poller.close()
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("poll_ok")]
+    assert line.startswith('poll_ok brand="Acme Co" channel=hackernews fetched=2')

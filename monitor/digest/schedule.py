@@ -20,6 +20,7 @@ from monitor.digest.build import (
     team_scope,
     uncovered_sources,
 )
+from monitor.logs import kv
 from monitor.models import Clock, Digest, utcnow
 from monitor.store import Store
 
@@ -88,10 +89,12 @@ class DigestScheduler:
                 # A first start must not send last week's digest over a half-backfilled week
                 # ("+202%"): the first digest is the first week the history fully covers.
                 log.info(
-                    "digest_skipped_partial_week team=%s week=%s sources_started_later=%d",
-                    team,
-                    week,
-                    len(missing),
+                    kv(
+                        "digest_skipped_partial_week",
+                        team=team,
+                        week=week,
+                        sources_started_later=len(missing),
+                    )
                 )
                 continue
             digest = build_digest(self.config, self.store, team, week, now=now)
@@ -99,8 +102,6 @@ class DigestScheduler:
                 if not self.store.record_digest(team, week, now):
                     continue
                 self.enqueue(team, "digest", digest, f"digest-{team}-{week}")
-            log.info(
-                "digest_queued team=%s week=%s mentions=%d", team, week, digest.week_total.mentions
-            )
+            log.info(kv("digest_queued", team=team, week=week, mentions=digest.week_total.mentions))
             queued.append((team, week))
         return queued
