@@ -235,10 +235,10 @@ def test_an_incident_still_open_says_so_with_its_duration_until_the_week_ended()
 def test_a_week_still_in_progress_says_so_and_leaves_days_to_come_blank() -> None:
     midweek = make_digest(generated_at=datetime(2026, 11, 18, 12, 0, tzinfo=UTC))
     v = digest_view(midweek)
-    assert v.in_progress is not None and "Wed 18 Nov 12:00 GMT" in v.in_progress
+    assert v.notice is not None and "Wed 18 Nov 12:00 GMT" in v.notice
     assert [r.future for r in v.days] == [False] * 3 + [True] * 4
     assert re.search(r"Thu 19 Nov\s+not yet\n", render_text(midweek))
-    assert digest_view(make_digest()).in_progress is None  # generated after the week ended
+    assert digest_view(make_digest()).notice is None  # generated after the week ended
 
 
 def test_mention_times_are_shown_in_the_teams_timezone() -> None:
@@ -470,8 +470,8 @@ def test_a_week_still_in_progress_says_so_in_its_title_and_names_the_comparison(
     v = digest_view(make_digest(generated_at=datetime(2026, 11, 18, 12, 0, tzinfo=UTC)))
     assert v.title == "Weekly sentiment digest (week so far): Acme"
     assert v.subject.startswith("Weekly sentiment digest (week so far): Acme, week 47")
-    assert v.in_progress is not None and "same part of the week before" in v.in_progress
-    assert "Wed 11 Nov 12:00 GMT" in v.in_progress
+    assert v.notice is not None and "same part of the week before" in v.notice
+    assert "Wed 11 Nov 12:00 GMT" in v.notice
     assert digest_view(make_digest()).title == "Weekly sentiment digest: Acme"
 
 
@@ -525,3 +525,11 @@ def test_every_table_fits_a_phone_screen() -> None:
     assert len(headers) >= 5  # days, channels, topics, incidents, authors
     too_wide = [row for row in headers if sum(not wide for wide in row) > PHONE_COLUMNS]
     assert too_wide == []
+
+
+def test_a_partly_monitored_week_says_so_in_every_medium() -> None:
+    note = "Partial week: monitoring of Acme on reddit started after 2026-W47 began."
+    d = make_digest(coverage_note=note)
+    assert note in " ".join(render_text(d).split())
+    assert note in " ".join(render_html(d).split())
+    assert any(note in text for text in slack_texts(slack_message(d)))

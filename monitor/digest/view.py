@@ -150,7 +150,8 @@ class DigestView:
     week_label: str  # "Week 47, 16–22 Nov 2026 (Europe/London)"
     team: str
     empty: bool
-    in_progress: str | None  # set when the week is not over: what the figures cover
+    # Set when the week is not over (what the figures cover) or only partly monitored.
+    notice: str | None
     headline: str
     kpis: tuple[Kpi, ...]
     days: tuple[DayRow, ...]
@@ -200,13 +201,19 @@ def digest_view(d: Digest) -> DigestView:
         team=clean(d.team, NAME_LIMIT),
         empty=d.empty,
         headline=_headline(week, before),
-        in_progress=(
-            f"The week is not over: these figures run to {local_time(d.generated_at, tz)}, and "
-            "the changes compare them with the same part of the week before (to "
-            f"{local_time(a_week_before(d.generated_at, tz), tz)})."
-            if in_progress
-            else None
-        ),
+        notice=" ".join(
+            note
+            for note in (
+                f"The week is not over: these figures run to {local_time(d.generated_at, tz)}, "
+                "and the changes compare them with the same part of the week before (to "
+                f"{local_time(a_week_before(d.generated_at, tz), tz)})."
+                if in_progress
+                else None,
+                d.coverage_note,
+            )
+            if note
+        )
+        or None,
         kpis=_kpis(week, before),
         days=tuple(_day_row(day, today) for day in d.days),
         channels=tuple(

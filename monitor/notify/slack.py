@@ -146,7 +146,7 @@ def slack_message(d: Digest) -> dict[str, Any]:
                 mrkdwn_block(cut_text(escape(f"{v.week_label} · team {v.team}"), SECTION_LIMIT))
             ],
         },
-        section_block(escape(v.headline + (f"\n_{v.in_progress}_" if v.in_progress else ""))),
+        section_block(escape(v.headline + (f"\n_{v.notice}_" if v.notice else ""))),
     ]
     if not v.empty:
         fields = [
