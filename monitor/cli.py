@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from datetime import timedelta
@@ -23,6 +22,8 @@ else:
 
 
 def setup_logging(level: str = "INFO") -> None:
+    import logging  # here, not at the top: `--help` and `check` never log (~10 ms of start-up)
+
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
     )
@@ -129,6 +130,8 @@ def run(ctx: Context) -> None:
         if not finished:
             # A job thread stuck in I/O cannot be stopped, and a normal interpreter exit would
             # join it forever; its unfinished transaction is rolled back by SQLite.
+            import logging  # loaded by now: the daemon logs
+
             logging.shutdown()
             os._exit(0)
 
