@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 from datetime import timedelta
@@ -103,6 +102,8 @@ def run(ctx: Context) -> None:
         if not finished:
             # A job thread stuck in I/O cannot be stopped, and a normal interpreter exit would
             # join it forever; its unfinished transaction is rolled back by SQLite.
+            import logging  # loaded by now: the daemon logs
+
             logging.shutdown()
             os._exit(0)
 

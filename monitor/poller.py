@@ -49,7 +49,7 @@ class BrandPipeline:
     def score_texts(self, texts: Sequence[str]) -> list[Score]:
         """A backfill of thousands is scored on every core; a usual poll in this process."""
         if len(texts) >= POOL_THRESHOLD:
-            return score_texts(self.spec, texts)
+            return score_texts(self.spec, texts, threshold=POOL_THRESHOLD)
         return [self.scorer.score(text) for text in texts]
 
     def process(self, mentions: Sequence[Mention]) -> list[Scored]:
