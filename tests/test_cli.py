@@ -14,7 +14,7 @@ from werkzeug import Request, Response
 
 from monitor.cli import main
 from monitor.demo import algolia_search
-from tests.conftest import real_hn_hits
+from tests.helpers import real_hn_hits
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from monitor.daemon import AlreadyRunning, Daemon, DaemonLock
 from monitor.demo import AlgoliaServer, write_demo_config
 from monitor.demo_script import BRAND, scripted_week
 from monitor.store import Store
-from tests.conftest import FixedClock, algolia_page, real_hn_hits
+from tests.helpers import FixedClock, algolia_page, real_hn_hits
 
 TWO_BRANDS = (
     "brands:\n"

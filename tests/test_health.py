@@ -16,7 +16,7 @@ from monitor.daemon import Daemon, DaemonLock
 from monitor.health import assess, daemon_line, health_of
 from monitor.models import utcnow
 from monitor.store import Heartbeat, Store
-from tests.conftest import FixedClock
+from tests.helpers import FixedClock
 
 NOW = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
 CONFIG = (

@@ -15,7 +15,7 @@ from monitor.config import ConfigError, load_config
 from monitor.http import DeadlineExceeded, HttpClient, HttpError, HttpSettings
 from monitor.poller import Poller
 from monitor.store import Store
-from tests.conftest import FixedClock
+from tests.helpers import FixedClock
 
 HEADERS = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
 

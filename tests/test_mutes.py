@@ -13,7 +13,7 @@ from monitor.config import ConfigError, load_config
 from monitor.metrics import Metrics
 from monitor.poller import Poller
 from monitor.store import Store
-from tests.conftest import FixedClock, algolia_page, real_hn_hits
+from tests.helpers import FixedClock, algolia_page, real_hn_hits
 
 
 def _config(httpserver: HTTPServer, write_config: Callable[[str], Path], mutes: str) -> Path:

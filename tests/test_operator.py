@@ -21,7 +21,7 @@ from monitor.outbox import outbox_for
 from monitor.poller import BrandPipeline
 from monitor.spikes import Evaluation, Scope, transition
 from monitor.store import Store
-from tests.conftest import FixedClock
+from tests.helpers import FixedClock
 
 NOW = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
 CONFIG = (

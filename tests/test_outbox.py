@@ -33,7 +33,7 @@ from monitor.outbox import (
 from monitor.poller import BrandPipeline
 from monitor.spikes import Detector
 from monitor.store import Store
-from tests.conftest import FixedClock, fixture_path
+from tests.helpers import FixedClock, fixture_path
 
 NOW = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
 

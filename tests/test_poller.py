@@ -14,7 +14,7 @@ from monitor.config import BrandConfig, load_config
 from monitor.models import Mention
 from monitor.poller import BrandPipeline, Poller
 from monitor.store import Store
-from tests.conftest import FixedClock, algolia_page, real_hn_hits
+from tests.helpers import FixedClock, algolia_page, real_hn_hits
 
 
 def test_a_failing_source_backs_off_and_is_polled_again_when_due(

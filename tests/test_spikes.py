@@ -20,7 +20,7 @@ from monitor.poller import BrandPipeline
 from monitor.sentiment import Scorer
 from monitor.spikes import Scope, evaluate, expected_count, poisson_tail, scopes_of, transition
 from monitor.store import Store
-from tests.conftest import fixture_path
+from tests.helpers import fixture_path
 
 NOW = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)  # a Wednesday afternoon
 SCOPE = Scope("Apex", "brand", "Apex")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from monitor.alerting.drivers import collapse_duplicates, drivers
-from tests.conftest import fixture_path
+from tests.helpers import fixture_path
 
 BRAND = ["Acme", "@acmehq"]
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import re
 import socket
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -15,45 +12,22 @@ from monitor.config import SlackReceiver
 from monitor.notify.base import DeliveryError
 from monitor.notify.slack import SlackNotifier
 from monitor.validate import Secret
-from tests.conftest import slack_texts
-from tests.test_notify_render import HOSTILE, make_alert, mention, resolved_alert
+from tests.helpers import (
+    HOOK_PATH,
+    HOSTILE,
+    TOKEN,
+    alert_mention,
+    expect_api,
+    expect_hook,
+    free_port,
+    make_alert,
+    resolved_alert,
+    sent_json,
+    slack_texts,
+)
 
-HOOK_PATH = "/services/T0001/B0001/hooksecretXYZ"
-TOKEN = "xoxb-1111-2222-tokensecretABC"
 # Slack's link syntax and nothing else may start with `<` in what we send.
 LINK = re.compile(r"<https?://[^|<>\s]+\|[^|<>]+>")
-
-
-@pytest.fixture
-def webhook(httpserver: HTTPServer) -> Iterator[SlackNotifier]:
-    notifier = SlackNotifier(
-        SlackReceiver(webhook_url=Secret(httpserver.url_for(HOOK_PATH))), team="support"
-    )
-    yield notifier
-    notifier.close()
-
-
-@pytest.fixture
-def bot(httpserver: HTTPServer) -> Iterator[SlackNotifier]:
-    receiver = SlackReceiver(
-        token=Secret(TOKEN), channel="#support", api_url=httpserver.url_for("/api")
-    )
-    notifier = SlackNotifier(receiver, team="support")
-    yield notifier
-    notifier.close()
-
-
-def sent_json(httpserver: HTTPServer, index: int = 0) -> dict[str, Any]:
-    request, _ = httpserver.log[index]
-    return json.loads(request.get_data())
-
-
-def expect_hook(httpserver: HTTPServer) -> Any:
-    return httpserver.expect_request(HOOK_PATH, method="POST")
-
-
-def expect_api(httpserver: HTTPServer) -> Any:
-    return httpserver.expect_request("/api/chat.postMessage", method="POST")
 
 
 def test_webhook_posts_block_kit_with_a_text_fallback(
@@ -222,12 +196,6 @@ def test_api_internal_error_is_retryable(httpserver: HTTPServer, bot: SlackNotif
     assert not caught.value.permanent
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_nothing_listening_is_retryable() -> None:
     url = f"http://127.0.0.1:{free_port()}{HOOK_PATH}"
     notifier = SlackNotifier(SlackReceiver(webhook_url=Secret(url)))
@@ -325,7 +293,9 @@ def test_blocks_stay_within_slack_limits_for_huge_input(
 ) -> None:
     expect_hook(httpserver).respond_with_data("ok")
     huge = tuple(
-        mention(i, author="&" * 5000, text="<&>" * 4000, url="https://x.example/" + "a" * 1900)
+        alert_mention(
+            i, author="&" * 5000, text="<&>" * 4000, url="https://x.example/" + "a" * 1900
+        )
         for i in range(60)
     )
     topics = tuple((f"topic-{i}-" + "&" * 200, i) for i in range(100))
@@ -368,7 +338,7 @@ def test_test_alert_is_marked_as_a_test(httpserver: HTTPServer, webhook: SlackNo
     assert payload["blocks"][1]["text"]["text"].startswith("*TEST ALERT* — ")
 
 
-MARKUP = mention(
+MARKUP = alert_mention(
     author="*boss*",
     text="~struck~ _leaning_ `rm -rf` ```block``` *loud* from ~x~",
 )

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import struct
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
 
 from monitor.digest.chart import render_chart
 from monitor.digest.figures import compound, percent, week_label
@@ -21,9 +18,7 @@ from monitor.models import (
     DigestChannel,
     DigestDay,
     DigestIncident,
-    DigestMention,
     DigestTopic,
-    Sentiment,
 )
 from monitor.notify.email import render_html, render_text
 from monitor.notify.preview import write_preview
@@ -36,102 +31,18 @@ from monitor.notify.slack import (
     slack_message,
 )
 from monitor.outbox import decode, encode
-from tests.conftest import slack_texts
+from tests.helpers import (
+    PNG_SIGNATURE,
+    START,
+    digest_mention,
+    empty_digest,
+    make_digest,
+    sentiment,
+    slack_texts,
+)
 
-LONDON = ZoneInfo("Europe/London")
-START = datetime(2026, 11, 16, tzinfo=LONDON)  # Monday of 2026-W47
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Slack's link syntax and nothing else may start with `<` in what we send.
 LINK = re.compile(r"<https?://[^|<>\s]+\|[^|<>]+>")
-
-
-def sentiment(negative: int, neutral: int, positive: int, mean: float | None) -> Sentiment:
-    return Sentiment(negative + neutral + positive, negative, neutral, positive, mean)
-
-
-EMPTY = Sentiment(0, 0, 0, 0, None)
-
-
-def mention(i: int = 0, **overrides: Any) -> DigestMention:
-    base = DigestMention(
-        brand="Acme",
-        author=f"user{i}",
-        channel="hackernews",
-        text=f"Acme support ignored my ticket for the {i}th time, terrible.",
-        url=f"https://news.ycombinator.com/item?id={1000 + i}",
-        created_at=datetime(2026, 11, 17, 10, i, tzinfo=UTC),
-        compound=-0.9 + i / 100,
-        author_reach=1234.0,
-    )
-    return dataclasses.replace(base, **overrides)
-
-
-def make_digest(**overrides: Any) -> Digest:
-    """Week 47 of 2026 for one brand: 100 mentions, 40% negative; 80 the week before, 50%."""
-    days = [
-        sentiment(10, 5, 5, -0.2),
-        sentiment(8, 4, 8, 0.0),
-        sentiment(6, 6, 8, 0.1),
-        sentiment(6, 4, 5, -0.05),
-        sentiment(5, 3, 2, -0.3),
-        sentiment(3, 2, 5, 0.2),
-        EMPTY,
-    ]
-    base = Digest(
-        team="cx",
-        timezone="Europe/London",
-        week="2026-W47",
-        start=START,
-        end=START + timedelta(days=7),
-        brands=("Acme",),
-        channels=(),
-        topics=(),
-        week_total=sentiment(40, 25, 35, -0.04),
-        previous_total=sentiment(40, 20, 20, -0.2),
-        days=tuple(
-            DigestDay(date(2026, 11, 16) + timedelta(days=i), s) for i, s in enumerate(days)
-        ),
-        by_channel=(
-            DigestChannel("hackernews", sentiment(30, 15, 15, -0.1), sentiment(30, 10, 10, -0.3)),
-            DigestChannel("reddit", sentiment(10, 10, 20, 0.05), sentiment(10, 10, 10, 0.0)),
-        ),
-        by_topic=(
-            DigestTopic("billing", sentiment(12, 6, 2, -0.4), sentiment(9, 8, 3, -0.3)),
-            DigestTopic("pricing", sentiment(2, 3, 5, 0.1), EMPTY),
-        ),
-        most_negative=tuple(mention(i) for i in range(5)),
-        most_positive=tuple(
-            mention(10 + i, compound=0.9 - i / 100, text=f"Acme is great, reason {i}.")
-            for i in range(5)
-        ),
-        incidents=(
-            DigestIncident(
-                7,
-                "Acme / topic billing",
-                "critical",
-                datetime(2026, 11, 17, 9, 0, tzinfo=UTC),
-                datetime(2026, 11, 17, 11, 15, tzinfo=UTC),
-                12.5,
-                40,
-            ),
-        ),
-        authors=(DigestAuthor("user0", "hackernews", 9, -0.5),),
-        generated_at=datetime(2026, 11, 23, 9, 0, tzinfo=UTC),
-    )
-    return dataclasses.replace(base, **overrides)
-
-
-def empty_digest() -> Digest:
-    return make_digest(
-        week_total=EMPTY,
-        days=tuple(DigestDay(date(2026, 11, 16) + timedelta(days=i), EMPTY) for i in range(7)),
-        by_channel=(),
-        by_topic=(),
-        most_negative=(),
-        most_positive=(),
-        incidents=(),
-        authors=(),
-    )
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -242,13 +153,13 @@ def test_a_week_still_in_progress_says_so_and_leaves_days_to_come_blank() -> Non
 
 
 def test_mention_times_are_shown_in_the_teams_timezone() -> None:
-    late = mention(created_at=datetime(2026, 11, 17, 23, 30, tzinfo=UTC))
+    late = digest_mention(created_at=datetime(2026, 11, 17, 23, 30, tzinfo=UTC))
     d = make_digest(timezone="America/New_York", most_negative=(late,))
     assert digest_view(d).negative[0].when == "Tue 17 Nov 18:30 EST"
 
 
 def test_long_mention_text_is_cut_to_about_280_characters() -> None:
-    d = make_digest(most_negative=(mention(text="terrible " * 1000),))
+    d = make_digest(most_negative=(digest_mention(text="terrible " * 1000),))
     shown = digest_view(d).negative[0].text
     assert len(shown) <= 280 and shown.endswith("…")
 
@@ -265,7 +176,7 @@ def test_several_brands_are_named_in_the_title_and_on_each_mention() -> None:
 
 
 def test_script_in_a_mention_stays_escaped_text_in_html() -> None:
-    hostile = mention(
+    hostile = digest_mention(
         author='<img src=x onerror="alert(1)">',
         text="<script>alert('pwned')</script> & <!channel>",
     )
@@ -278,8 +189,8 @@ def test_script_in_a_mention_stays_escaped_text_in_html() -> None:
 def test_only_http_links_become_hrefs_in_html() -> None:
     d = make_digest(
         most_negative=(
-            mention(0, url="javascript:alert(1)"),
-            mention(1, url="https://example.com/a?b=1&c=2"),
+            digest_mention(0, url="javascript:alert(1)"),
+            digest_mention(1, url="https://example.com/a?b=1&c=2"),
         )
     )
     html = render_html(d)
@@ -326,7 +237,7 @@ def test_text_lines_fit_a_mail_reader_except_links() -> None:
 
 
 def test_text_keeps_a_script_as_plain_characters() -> None:
-    text = render_text(make_digest(most_negative=(mention(text="<b>bold</b> & co"),)))
+    text = render_text(make_digest(most_negative=(digest_mention(text="<b>bold</b> & co"),)))
     assert "<b>bold</b> & co" in text
 
 
@@ -372,10 +283,10 @@ def huge_week() -> Digest:
         by_channel=tuple(DigestChannel(f"channel-{i}" * 5, big, before) for i in range(30)),
         by_topic=tuple(DigestTopic(f"topic {i} " + "t" * 50, big, before) for i in range(200)),
         most_negative=tuple(
-            mention(i, author=hostile, text=hostile, url="https://e.example/" + "a" * 1900)
+            digest_mention(i, author=hostile, text=hostile, url="https://e.example/" + "a" * 1900)
             for i in range(5)
         ),
-        most_positive=tuple(mention(10 + i, text=hostile, compound=0.9) for i in range(5)),
+        most_positive=tuple(digest_mention(10 + i, text=hostile, compound=0.9) for i in range(5)),
         incidents=tuple(
             DigestIncident(
                 i,

@@ -20,7 +20,7 @@ from pytest_httpserver import HTTPServer
 from monitor.channels.appstore import NAME, Adapter, Settings, parse_review
 from monitor.channels.base import HttpClient
 from monitor.models import FetchResult, Query
-from tests.conftest import fixture_path
+from tests.helpers import fixture_path
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 APP = "1111111111"

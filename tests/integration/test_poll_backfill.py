@@ -14,7 +14,7 @@ from monitor.config import Config, load_config
 from monitor.demo import algolia_search
 from monitor.poller import Poller
 from monitor.store import Store
-from tests.conftest import FixedClock, real_hn_hits
+from tests.helpers import FixedClock, real_hn_hits
 
 PATH = "/api/v1/search_by_date"
 

@@ -23,7 +23,7 @@ from monitor.channels.base import AuthError, HttpClient
 from monitor.channels.reddit import WEB_ROOT, Adapter, Settings
 from monitor.models import Query
 from monitor.validate import Secret
-from tests.conftest import fixture_path
+from tests.helpers import fixture_path
 
 UA = "monitor-tests/0.1 (by u/monitor_tests)"
 QUERY = Query("Nintendo", ("nintendo", "switch console"))

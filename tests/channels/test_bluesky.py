@@ -24,7 +24,7 @@ from monitor.channels.base import AuthError, HttpClient, parse_time
 from monitor.channels.bluesky import CREATE_SESSION, SEARCH, Adapter, Settings
 from monitor.models import Query
 from monitor.validate import Secret
-from tests.conftest import fixture_path
+from tests.helpers import fixture_path
 
 QUERY = Query("Acme", ("acme",))
 NOW = datetime(2024, 11, 4, 12, 0, tzinfo=UTC)

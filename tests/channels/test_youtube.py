@@ -24,7 +24,7 @@ from monitor.channels.base import AuthError, ChannelError, HttpClient, RateLimit
 from monitor.channels.youtube import NAME, Adapter, Settings, build_query
 from monitor.models import FetchResult, Query
 from monitor.validate import Secret
-from tests.conftest import fixture_path
+from tests.helpers import fixture_path
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 KEY = "test-youtube-key-not-a-real-one-5d1e"

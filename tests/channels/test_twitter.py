@@ -30,7 +30,7 @@ from monitor.channels.twitter import (
 )
 from monitor.models import FetchResult, Query
 from monitor.validate import Secret
-from tests.conftest import fixture_path
+from tests.helpers import fixture_path
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 TOKEN = "test-bearer-token-not-a-real-one-7f3c9a"

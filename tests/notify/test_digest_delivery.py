@@ -16,16 +16,20 @@ from monitor.notify.console import ConsoleNotifier
 from monitor.notify.email import render_text
 from monitor.notify.slack import SlackNotifier, slack_message
 from monitor.outbox import encode, send
-from tests import test_notify_email, test_notify_slack
-from tests.conftest import slack_texts
-from tests.test_digest_render import PNG_SIGNATURE, empty_digest, make_digest, mention
-from tests.test_notify_email import Server, html_part, notifier, text_part
-from tests.test_notify_slack import expect_api, expect_hook, sent_json
-
-# The same loopback servers as the alert tests.
-smtp_server = test_notify_email.smtp_server
-webhook = test_notify_slack.webhook
-bot = test_notify_slack.bot
+from tests.helpers import (
+    PNG_SIGNATURE,
+    Server,
+    digest_mention,
+    empty_digest,
+    expect_api,
+    expect_hook,
+    html_part,
+    make_digest,
+    notifier,
+    sent_json,
+    slack_texts,
+    text_part,
+)
 
 # -- email --------------------------------------------------------------------------------------
 
@@ -126,7 +130,7 @@ def test_mention_markup_arrives_unformatted_in_a_slack_digest(
     httpserver: HTTPServer, webhook: SlackNotifier
 ) -> None:
     expect_hook(httpserver).respond_with_data("ok")
-    loud = mention(author="*boss*", text="~struck~ _leaning_ `rm -rf` ```block``` from ~x~")
+    loud = digest_mention(author="*boss*", text="~struck~ _leaning_ `rm -rf` ```block``` from ~x~")
     webhook.send_digest(
         make_digest(most_negative=(loud,), authors=(DigestAuthor("*boss*", "reddit", 3, -0.5),))
     )

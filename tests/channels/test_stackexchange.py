@@ -23,7 +23,7 @@ from monitor.channels.base import AuthError, ChannelError, HttpClient, RateLimit
 from monitor.channels.stackexchange import Adapter, Settings
 from monitor.models import Query
 from monitor.validate import Secret
-from tests.conftest import fixture_path
+from tests.helpers import fixture_path
 
 PATH = "/2.3/search/advanced"
 QUERY = Query("Rails", ("rails",))

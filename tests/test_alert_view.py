@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from monitor.alert_view import (
@@ -15,66 +13,7 @@ from monitor.alert_view import (
     safe_url,
     view,
 )
-from monitor.models import Alert, AlertMention
-
-STARTED = datetime(2024, 6, 21, 10, 0, tzinfo=UTC)
-
-# Everything a stranger could put in a mention to break out of its place in a message.
-HOSTILE = AlertMention(
-    author="<@U123> mallory\r\nBcc: victim@example.com",
-    channel="reddit",
-    text=(
-        "<!channel> <@U123> <http://evil.example|click> <script>alert(1)</script> "
-        "<b onmouseover=x>hi</b> & \x1b[2J\x1b[31mred\x1b]8;;http://evil.example\x07link"
-        "\x1b]8;;\x07\x9b0m\u202eevil\r\nSubject: injected"
-    ),
-    url='http://evil.example/a"><script>alert(2)</script>|click>',
-    compound=-0.99,
-    created_at=STARTED,
-)
-
-
-def mention(i: int = 0, **overrides: Any) -> AlertMention:
-    base = AlertMention(
-        author=f"user{i}",
-        channel="hackernews",
-        text=f"Acme support ignored my ticket for the {i}th time, terrible.",
-        url=f"https://news.ycombinator.com/item?id={1000 + i}",
-        compound=-0.5 - i / 100,
-        created_at=STARTED + timedelta(minutes=i),
-    )
-    return dataclasses.replace(base, **overrides)
-
-
-def make_alert(**overrides: Any) -> Alert:
-    """An open critical spike on one topic, with seven mentions of evidence."""
-    base = Alert(
-        kind="opened",
-        incident_id=7,
-        idempotency_key="incident-7-opened-1",
-        brand="Acme",
-        scope_kind="topic",
-        scope_value="outage",
-        severity="critical",
-        count=42,
-        expected=3.5,
-        ratio=12.0,
-        window=timedelta(hours=1),
-        started_at=STARTED,
-        peak_ratio=12.0,
-        top_mentions=tuple(mention(i) for i in range(7)),
-        top_topics=(("outage", 12), ("billing", 4)),
-    )
-    return dataclasses.replace(base, **overrides)
-
-
-def resolved_alert() -> Alert:
-    return make_alert(
-        kind="resolved",
-        ratio=1.1,
-        peak_ratio=14.25,
-        resolved_at=STARTED + timedelta(hours=2, minutes=15),
-    )
+from tests.helpers import HOSTILE, alert_mention, make_alert, resolved_alert
 
 
 def test_opened_alert_states_count_expected_and_ratio() -> None:
@@ -139,7 +78,7 @@ def test_whole_brand_scope_is_named_as_such() -> None:
 
 
 def test_mention_text_is_cut_to_280_characters() -> None:
-    v = view(make_alert(top_mentions=(mention(text="word " * 400),)))
+    v = view(make_alert(top_mentions=(alert_mention(text="word " * 400),)))
     assert len(v.evidence[0].text) == 280
     assert v.evidence[0].text.endswith("…")
 

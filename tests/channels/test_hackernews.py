@@ -14,7 +14,7 @@ from monitor.channels.base import ChannelError, HttpClient, RateLimited
 from monitor.channels.hackernews import Adapter, Settings, parse_hit
 from monitor.demo import algolia_search
 from monitor.models import Query
-from tests.conftest import FixedClock, fixture_path, real_hn_hits
+from tests.helpers import FixedClock, fixture_path, real_hn_hits
 
 PATH = "/api/v1/search_by_date"
 QUERY = Query("Apple", ("apple",))

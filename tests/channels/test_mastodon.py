@@ -21,7 +21,7 @@ from monitor.channels.base import AuthError, ChannelError, HttpClient
 from monitor.channels.mastodon import Adapter, Settings, rewind, snowflake_at
 from monitor.models import Query
 from monitor.validate import Secret
-from tests.conftest import fixture_path
+from tests.helpers import fixture_path
 
 QUERY = Query("Acme", ("acme",))
 NOW = datetime(2019, 12, 10, 12, 0, tzinfo=UTC)  # two days after the recorded status

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import email
-import email.policy
 import logging
 import re
 import shlex
@@ -13,10 +11,9 @@ import socket
 import ssl
 import subprocess
 import traceback
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -24,85 +21,25 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
-from monitor.config import EmailReceiver, EmailSettings, load_config
+from monitor.config import load_config
 from monitor.models import AlertMention
 from monitor.notify.base import DeliveryError
-from monitor.notify.email import EmailNotifier, message_id
+from monitor.notify.email import message_id
 from monitor.outbox import outbox_for
 from monitor.store import Store
 from monitor.validate import Secret
-from tests.test_notify_render import HOSTILE, make_alert, resolved_alert
-
-TO = EmailReceiver(to=("support@acme.example", "oncall@acme.example"))
-PASSWORD = "s3cret-smtp-pass"
-
-
-@dataclass
-class Recorder:
-    """An aiosmtpd handler that keeps what arrives, and can refuse recipients on demand."""
-
-    messages: list[tuple[Envelope, Session]] = field(default_factory=list)
-    logins: list[LoginPassword] = field(default_factory=list)
-    rcpt_reply: str | None = None
-
-    async def handle_RCPT(
-        self, server: Any, session: Session, envelope: Envelope, address: str, options: list[str]
-    ) -> str:
-        if self.rcpt_reply:
-            return self.rcpt_reply
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
-        self.messages.append((envelope, session))
-        return "250 Message accepted for delivery"
-
-    def authenticate(
-        self, server: Any, session: Session, envelope: Envelope, mechanism: str, data: Any
-    ) -> AuthResult:
-        self.logins.append(data)
-        ok = isinstance(data, LoginPassword) and data.password == PASSWORD.encode()
-        return AuthResult(success=ok, handled=False, auth_data=data)
-
-    def received(self, index: int = 0) -> EmailMessage:
-        envelope, _ = self.messages[index]
-        return email.message_from_bytes(envelope.content, policy=email.policy.default)  # type: ignore[arg-type, return-value]
-
-
-@dataclass
-class Server:
-    recorder: Recorder
-    port: int
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[Callable[..., Server]]:
-    controllers: list[Controller] = []
-
-    def start(**kwargs: Any) -> Server:
-        recorder = Recorder()
-        port = free_port()
-        controller = Controller(
-            recorder,
-            hostname="127.0.0.1",
-            port=port,
-            authenticator=recorder.authenticate,
-            auth_require_tls=False,
-            **kwargs,
-        )
-        controller.start()
-        controllers.append(controller)
-        return Server(recorder, port)
-
-    yield start
-    for controller in controllers:
-        controller.stop()
+from tests.helpers import (
+    HOSTILE,
+    PASSWORD,
+    TO,
+    Server,
+    free_port,
+    html_part,
+    make_alert,
+    notifier,
+    resolved_alert,
+    text_part,
+)
 
 
 @pytest.fixture(scope="session")
@@ -132,34 +69,6 @@ def server_tls(certificate: tuple[Path, Path]) -> ssl.SSLContext:
 @pytest.fixture
 def client_tls(certificate: tuple[Path, Path]) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(certificate[0]))
-
-
-def settings(port: int, **overrides: Any) -> EmailSettings:
-    options: dict[str, Any] = {
-        "host": "127.0.0.1",
-        "port": port,
-        "security": "plain",
-        "sender": "monitor@acme.example",
-        "timeout": timedelta(seconds=5),
-    } | overrides
-    return EmailSettings(**options)
-
-
-def notifier(port: int, **overrides: Any) -> EmailNotifier:
-    context = overrides.pop("ssl_context", None)
-    return EmailNotifier(settings(port, **overrides), TO, team="support", ssl_context=context)
-
-
-def html_part(msg: EmailMessage) -> str:
-    part = msg.get_body(preferencelist=("html",))
-    assert part is not None
-    return str(part.get_content())
-
-
-def text_part(msg: EmailMessage) -> str:
-    part = msg.get_body(preferencelist=("plain",))
-    assert part is not None
-    return str(part.get_content())
 
 
 def test_alert_arrives_with_text_and_html_parts(smtp_server: Callable[..., Server]) -> None:

@@ -43,7 +43,7 @@ from werkzeug import Request, Response
 from monitor.channels import CHANNELS, youtube
 from monitor.cli import main
 from monitor.store import Store
-from tests.conftest import algolia_page, fixture_path, real_hn_hits
+from tests.helpers import algolia_page, fixture_path, real_hn_hits
 
 BRANDS: dict[str, tuple[str, ...]] = {
     "Acme": ("acme", "acme corp"),

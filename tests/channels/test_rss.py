@@ -12,7 +12,7 @@ from werkzeug import Response
 from monitor.channels.base import ChannelError, HttpClient
 from monitor.channels.rss import Adapter, Settings
 from monitor.models import Query
-from tests.conftest import fixture_path
+from tests.helpers import fixture_path
 
 NOW = datetime(2019, 7, 11, tzinfo=UTC)
 QUERY = Query("Slack", ("slack",))

@@ -18,7 +18,7 @@ from monitor.notify import build_notifiers, close_notifiers
 from monitor.notify.base import DeliveryError
 from monitor.notify.console import ConsoleNotifier
 from monitor.validate import Secret
-from tests.test_notify_render import HOSTILE, make_alert, mention, resolved_alert
+from tests.helpers import HOSTILE, alert_mention, make_alert, resolved_alert
 
 
 def printed(alert_kwargs: dict[str, object] | None = None, *, resolved: bool = False) -> str:
@@ -41,7 +41,7 @@ def test_alert_prints_title_facts_and_top_five_mentions() -> None:
 
 
 def test_lines_fit_an_80_column_terminal_except_urls() -> None:
-    out = printed({"top_mentions": (mention(text="word " * 100),)})
+    out = printed({"top_mentions": (alert_mention(text="word " * 100),)})
     long = [line for line in out.splitlines() if len(line) > 78]
     assert all(line.strip().startswith("http") for line in long), long
 
