@@ -19,12 +19,13 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from monitor.alerting.grouping import Decision
 from monitor.config import Config
 from monitor.digest import DigestScheduler, digest_settings
 from monitor.models import Clock, utcnow
 from monitor.outbox import DeliveryReport, outbox_for
 from monitor.poller import Poller
-from monitor.spikes import Detector, Transition
+from monitor.spikes import Detector
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,7 @@ class Daemon:
             ("retention", self.purge, timedelta(hours=6)),
         ]
 
-    def detect(self, brands: Collection[str] | None = None) -> list[Transition]:
+    def detect(self, brands: Collection[str] | None = None) -> list[Decision]:
         with self._detecting:
             return self.detector.run_once(brands)
 

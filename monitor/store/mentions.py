@@ -105,6 +105,17 @@ class SpikeQueries(Connection):
         params = {"brand": brand, "value": value, "start": ts(start), "end": ts(end)}
         return [stored_mention(r) for r in self.query(sql, params)]
 
+    def negative_texts(
+        self, brand: str, kind: str, value: str, start: datetime, end: datetime, limit: int
+    ) -> list[str]:
+        """Texts of the scope's negative mentions in [start, end), newest first, at most `limit`."""
+        sql = "SELECT m.text " + _scoped(kind, "@created_at >= :start AND @created_at < :end")
+        sql += f" ORDER BY @created_at DESC LIMIT {int(limit)}".replace(
+            "@", "t." if kind == "topic" else "m."
+        )
+        params = {"brand": brand, "value": value, "start": ts(start), "end": ts(end)}
+        return [r["text"] for r in self.query(sql, params)]
+
     def negative_topics(
         self, brand: str, kind: str, value: str, start: datetime, end: datetime, limit: int = 5
     ) -> list[tuple[str, int]]:
@@ -160,16 +171,15 @@ class MentionStore(SpikeQueries):
             for topic in s.topics
         ]
         with self.transaction() as conn:
-            before = conn.total_changes
-            conn.executemany(
+            # rowcount, not total_changes: the aggregate triggers' writes are not new mentions.
+            stored = conn.executemany(
                 "INSERT OR IGNORE INTO mentions (brand, channel, native_id, url, author, "
                 "author_reach, text, lang, rating, created_at, fetched_at, compound, pos, neu, neg, "
                 "label, topics, weight) VALUES (:brand, :channel, :native_id, :url, :author, "
                 ":author_reach, :text, :lang, :rating, :created_at, :fetched_at, :compound, :pos, "
                 ":neu, :neg, :label, :topics, :weight)",
                 rows,
-            )
-            stored = conn.total_changes - before
+            ).rowcount
             conn.executemany(
                 "INSERT OR IGNORE INTO mention_topics VALUES (?, ?, ?, ?, ?, ?)", topic_rows
             )
@@ -311,13 +321,15 @@ class MentionStore(SpikeQueries):
                 "WHERE poll_state.brand = gone.brand AND poll_state.channel = gone.channel",
                 (ts(mentions_before),),
             )
+            # Topics first: the per-minute aggregates' triggers read the mention's weight.
+            topics = conn.execute(
+                "DELETE FROM mention_topics WHERE created_at < ?", (ts(mentions_before),)
+            ).rowcount
             counts = {
                 "mentions": conn.execute(
                     "DELETE FROM mentions WHERE created_at < ?", (ts(mentions_before),)
                 ).rowcount,
-                "mention_topics": conn.execute(
-                    "DELETE FROM mention_topics WHERE created_at < ?", (ts(mentions_before),)
-                ).rowcount,
+                "mention_topics": topics,
                 "outbox": conn.execute(
                     "DELETE FROM outbox WHERE status IN ('sent', 'dead') AND created_at < ?",
                     (ts(messages_before),),
