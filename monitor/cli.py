@@ -358,6 +358,47 @@ def demo(keep: bool) -> None:
     sys.exit(run_demo(keep=keep, echo=click.echo))
 
 
+@main.command()
+@click.option("--brand", help="Only this brand.")
+@click.option(
+    "--since", type=DURATION, default="8w", show_default=True, help="How long before --until."
+)
+@click.option("--until", "until_text", help="End: ISO 8601 time or a duration ago. Default: now.")
+@click.option(
+    "--set", "overrides", multiple=True, help="Override a setting, e.g. spike.window=30m."
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table")
+@pass_ctx
+def backtest(
+    ctx: Context,
+    brand: str | None,
+    since: timedelta,
+    until_text: str | None,
+    overrides: tuple[str, ...],
+    fmt: str,
+) -> None:
+    """Replay detection over stored history; print every notification it would have sent."""
+    from monitor.backtest import OverrideError, parse_until, run_backtest
+    from monitor.models import utcnow
+
+    config = ctx.config()
+    with ctx.store(config) as store:
+        try:
+            until = parse_until(until_text, utcnow())
+            run_backtest(
+                config,
+                store,
+                since=since,
+                until=until,
+                brand=brand,
+                overrides=overrides,
+                fmt=fmt,
+                out=sys.stdout,
+            )
+        except OverrideError as exc:
+            raise click.UsageError(str(exc)) from None
+
+
 # `-c` is also accepted after the command (`monitor check -c prod.yaml`), where users put it.
 for _command in main.commands.values():
     if _command.name != "demo":

@@ -192,41 +192,56 @@ class Detector:
         settings: DetectorSettings,
         now: datetime,
     ) -> list[Decision]:
-        saved: list[Decision] = []
-        brand_id: int | None = None
-        queued: list[tuple[Incident, AlertKind]] = []
-        for d in decisions:  # the whole brand's first, so grouped scopes know its id
-            incident, kind = d.transition.incident, d.transition.kind
-            if kind in ("opened", "escalated"):
-                drivers_ = incident_drivers(self.store, d.scope, brand, now, settings)
-                incident = replace(incident, drivers=drivers_)
-            if d.attach:
-                incident = replace(incident, grouped_into=brand_id)
+        def save(incident: Incident) -> Incident:
             if incident.id == 0:
-                incident = replace(incident, id=self.store.insert_incident(incident))
-            else:
-                self.store.save_incident(incident)
-            if d.scope.kind == "brand" and incident.status == "open":
-                brand_id = incident.id
-            saved.append(replace(d, transition=replace(d.transition, incident=incident)))
-            if d.notify and kind is not None:
-                queued.append((incident, kind))
-            if kind is not None:
+                return replace(incident, id=self.store.insert_incident(incident))
+            self.store.save_incident(incident)
+            return incident
+
+        saved = settle(
+            decisions, lambda scope: incident_drivers(self.store, scope, brand, now, settings), save
+        )
+        for d in saved:
+            if d.kind is not None:
                 ev = d.evaluation
                 log.info(
                     "incident_%s id=%d scope=%s count=%.1f expected=%.2f ratio=%.1f p=%.2g "
                     "notify=%s grouped_into=%s",
-                    kind,
-                    incident.id,
+                    d.kind,
+                    d.incident.id,
                     d.scope,
                     ev.count,
                     ev.expected,
                     ev.ratio,
                     ev.p_value,
                     d.notify,
-                    incident.grouped_into,
+                    d.incident.grouped_into,
                 )
         # After every scope is saved, so a brand alert lists the scopes grouped into it.
-        for paged, alert_kind in queued:
-            self.enqueue_alerts(paged, alert_kind, settings.window, now)
+        for d in saved:
+            if d.notify and d.transition.kind is not None:
+                self.enqueue_alerts(d.incident, d.transition.kind, settings.window, now)
         return saved
+
+
+def settle(
+    decisions: Sequence[Decision],
+    drivers_of: Callable[[Scope], tuple[str, ...]],
+    save: Callable[[Incident], Incident],
+) -> list[Decision]:
+    """Give each decision's incident its drivers (when it opens or escalates) and its brand
+    incident's id (when it joins it), and save it; the live detector saves to the store, the
+    backtest to memory. Decisions come the whole brand's first, so its id is known in time."""
+    saved: list[Decision] = []
+    brand_id: int | None = None
+    for d in decisions:
+        incident, kind = d.transition.incident, d.transition.kind
+        if kind in ("opened", "escalated"):
+            incident = replace(incident, drivers=drivers_of(d.scope))
+        if d.attach:
+            incident = replace(incident, grouped_into=brand_id)
+        incident = save(incident)
+        if d.scope.kind == "brand" and incident.status == "open":
+            brand_id = incident.id
+        saved.append(replace(d, transition=replace(d.transition, incident=incident)))
+    return saved
