@@ -358,6 +358,27 @@ def demo(keep: bool) -> None:
     sys.exit(run_demo(keep=keep, echo=click.echo))
 
 
+@main.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--brand", help="Brand for rows that do not name one.")
+@click.option("--channel", help="Channel for rows that do not name one (default: import).")
+@pass_ctx
+def import_(ctx: Context, path: Path, brand: str | None, channel: str | None) -> None:
+    """Import historical mentions from a .jsonl or .csv file (idempotent)."""
+    from monitor.importer import ImportFileError, import_file, terminal_progress
+
+    config = ctx.config()
+    progress = terminal_progress(sys.stderr) if sys.stderr.isatty() else None
+    with ctx.store(config) as store:
+        try:
+            report = import_file(
+                config, store, path, brand=brand, channel=channel, progress=progress
+            )
+        except ImportFileError as exc:
+            raise click.UsageError(str(exc)) from None
+    click.echo(report.summary())
+
+
 @main.command()
 @click.option("--brand", help="Only this brand.")
 @click.option(

@@ -157,32 +157,8 @@ class MentionStore(SpikeQueries):
         `before_commit` exists for tests that prove a crash leaves neither mentions nor cursor.
         """
         fetched = ts(now)
-        rows = [_mention_row(s, fetched) for s in scored]
-        topic_rows = [
-            (
-                s.brand,
-                topic,
-                s.mention.channel,
-                s.mention.native_id,
-                ts(s.mention.created_at),
-                s.score.label,
-            )
-            for s in scored
-            for topic in s.topics
-        ]
         with self.transaction() as conn:
-            # rowcount, not total_changes: the aggregate triggers' writes are not new mentions.
-            stored = conn.executemany(
-                "INSERT OR IGNORE INTO mentions (brand, channel, native_id, url, author, "
-                "author_reach, text, lang, rating, created_at, fetched_at, compound, pos, neu, neg, "
-                "label, topics, weight) VALUES (:brand, :channel, :native_id, :url, :author, "
-                ":author_reach, :text, :lang, :rating, :created_at, :fetched_at, :compound, :pos, "
-                ":neu, :neg, :label, :topics, :weight)",
-                rows,
-            ).rowcount
-            conn.executemany(
-                "INSERT OR IGNORE INTO mention_topics VALUES (?, ?, ?, ?, ?, ?)", topic_rows
-            )
+            stored = _insert_mentions(conn, scored, fetched)
             conn.execute(
                 "INSERT INTO poll_state (brand, channel, cursor, last_poll_at, last_ok_at, "
                 "last_error, failures, stored_total, skipped_total, mention_count) "
@@ -198,6 +174,26 @@ class MentionStore(SpikeQueries):
             if before_commit is not None:
                 before_commit()
         return stored
+
+    def import_mentions(self, scored: Sequence[Scored], now: datetime) -> int:
+        """Store imported mentions (a mention already stored is left untouched) without
+        touching any poll cursor; return how many were new."""
+        by_source: dict[tuple[str, str], list[Scored]] = {}
+        for s in scored:
+            by_source.setdefault((s.brand, s.mention.channel), []).append(s)
+        total = 0
+        with self.transaction() as conn:
+            for (brand, channel), group in by_source.items():
+                new = _insert_mentions(conn, group, ts(now))
+                total += new
+                conn.execute(
+                    "INSERT INTO poll_state (brand, channel, stored_total, mention_count) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (brand, channel) DO UPDATE SET "
+                    "stored_total = stored_total + excluded.stored_total, "
+                    "mention_count = mention_count + excluded.mention_count",
+                    (brand, channel, new, new),
+                )
+        return total
 
     def record_poll_error(self, brand: str, channel: str, error: str, now: datetime) -> None:
         with self.transaction() as conn:
@@ -344,6 +340,34 @@ class MentionStore(SpikeQueries):
             sql += " WHERE brand = ?"
             params.append(brand)
         return {r["label"]: r["n"] for r in self.query(sql + " GROUP BY label", params)}
+
+
+def _insert_mentions(conn: sqlite3.Connection, scored: Sequence[Scored], fetched: int) -> int:
+    """INSERT OR IGNORE the mentions and their topics; how many mentions were new."""
+    rows = [_mention_row(s, fetched) for s in scored]
+    topic_rows = [
+        (
+            s.brand,
+            topic,
+            s.mention.channel,
+            s.mention.native_id,
+            ts(s.mention.created_at),
+            s.score.label,
+        )
+        for s in scored
+        for topic in s.topics
+    ]
+    # rowcount, not total_changes: the aggregate triggers' writes are not new mentions.
+    stored = conn.executemany(
+        "INSERT OR IGNORE INTO mentions (brand, channel, native_id, url, author, "
+        "author_reach, text, lang, rating, created_at, fetched_at, compound, pos, neu, neg, "
+        "label, topics, weight) VALUES (:brand, :channel, :native_id, :url, :author, "
+        ":author_reach, :text, :lang, :rating, :created_at, :fetched_at, :compound, :pos, "
+        ":neu, :neg, :label, :topics, :weight)",
+        rows,
+    ).rowcount
+    conn.executemany("INSERT OR IGNORE INTO mention_topics VALUES (?, ?, ?, ?, ?, ?)", topic_rows)
+    return stored
 
 
 def _mention_row(s: Scored, fetched: int) -> Row:
