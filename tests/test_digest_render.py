@@ -525,3 +525,13 @@ def test_every_table_fits_a_phone_screen() -> None:
     assert len(headers) >= 5  # days, channels, topics, incidents, authors
     too_wide = [row for row in headers if sum(not wide for wide in row) > PHONE_COLUMNS]
     assert too_wide == []
+
+
+def test_the_incidents_table_says_what_each_spike_was_about() -> None:
+    opened = datetime(2026, 11, 17, 9, 0, tzinfo=UTC)
+    incident = DigestIncident(8, "Acme", "warning", opened, None, 3.2, 9, ("outage", "login <b>"))
+    d = make_digest(incidents=(incident,))
+    assert digest_view(d).incidents[0].drivers == "outage, login <b>"
+    assert "about: outage, login <b>" in render_text(d)
+    assert "about: outage, login &lt;b&gt;" in render_html(d)
+    assert "about: outage, login &lt;b&gt;" in json.dumps(slack_message(d))
