@@ -151,7 +151,9 @@ def _replay_brand(
             )
             for scope in counts
         ]
-        decisions = detect_brand(states, now, settings, first, config.routes, group)
+        decisions = detect_brand(
+            states, now, settings, first, config.routes, group, config.alerting.group_wait
+        )
         drivers_of = functools.partial(_drivers, store, brand, now, settings)
         for d in settle(decisions, drivers_of, save):
             incident = d.incident

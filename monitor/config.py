@@ -205,6 +205,8 @@ class AlertingSettings:
     # Topic and channel incidents that fire while their brand's incident is open are shown in
     # it rather than paging alone (unless routed to another team); [] pages every scope alone.
     group_by: tuple[Literal["brand"], ...] = ("brand",)
+    # A topic or channel incident waits this long for its brand's incident before paging alone.
+    group_wait: timedelta = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

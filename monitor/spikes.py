@@ -75,18 +75,16 @@ def detect_brand(
     since: datetime | None,
     routes: Sequence[RouteConfig],
     group: bool,
+    group_wait: timedelta = timedelta(0),
 ) -> list[Decision]:
     """One pass over a brand's scopes: step each, then group. Pure; the caller persists."""
     changes = []
-    brand_open = None
     for state in states:
         ev, change = step(
             state.current, state.counts, now, settings, state.scope, state.earlier, since
         )
-        changes.append((state.scope, ev, change))
-        if state.scope.kind == "brand":
-            brand_open = state.current
-    return plan(changes, brand_open, same_teams(routes), group=group)
+        changes.append((state.scope, ev, change, state.current))
+    return plan(changes, same_teams(routes), group=group, group_wait=group_wait)
 
 
 def incident_drivers(
@@ -180,8 +178,11 @@ class Detector:
                     self.store.resolved_incidents(*key, start),
                 )
             )
-        group = "brand" in self.config.alerting.group_by
-        decisions = detect_brand(states, now, settings, since, self.config.routes, group)
+        alerting = self.config.alerting
+        group = "brand" in alerting.group_by
+        decisions = detect_brand(
+            states, now, settings, since, self.config.routes, group, alerting.group_wait
+        )
         with self.store.transaction():
             return self._persist(brand, decisions, settings, now)
 

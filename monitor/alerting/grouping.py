@@ -10,7 +10,8 @@ to other teams than the brand's incident.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from monitor.alerting.detector import Evaluation
 from monitor.alerting.incidents import Scope, Transition
@@ -40,31 +41,53 @@ class Decision:
 
 
 def plan(
-    changes: Sequence[tuple[Scope, Evaluation, Transition | None]],
-    brand_open: Incident | None,
+    changes: Sequence[tuple[Scope, Evaluation, Transition | None, Incident | None]],
     same_teams: Callable[[Incident, Incident], bool],
     *,
     group: bool = True,
+    group_wait: timedelta = timedelta(0),
 ) -> list[Decision]:
-    """Decisions for one brand's pass, the whole brand's first. `brand_open` is the brand
-    incident open before the pass; the brand's own transition in `changes` supersedes it."""
-    brand = brand_open
-    for scope, _, change in changes:
-        if scope.kind == "brand" and change is not None:
-            brand = change.incident
+    """Decisions for one brand's pass, the whole brand's first: (scope, evaluation, transition,
+    the scope's incident before the pass) per scope.
+
+    A topic or channel incident that opens while the brand is not in an incident is held for
+    `group_wait` (Alertmanager's group_wait): a brand-wide incident usually crosses its own
+    level a few minutes after the topic at its heart, and the held incident then joins it
+    instead of paging first. A held incident has `notifications == 0`.
+    """
+    brand: Incident | None = None
+    for scope, _, change, current in changes:
+        if scope.kind == "brand":
+            brand = change.incident if change is not None else current
     if brand is not None and brand.status != "open":
         brand = None
     decisions: list[Decision] = []
-    for scope, ev, change in sorted(changes, key=lambda c: c[0].kind != "brand"):
+    for scope, ev, change, current in sorted(changes, key=lambda c: c[0].kind != "brand"):
         if change is None:
             continue
         incident, kind = change.incident, change.kind
+        held = current is not None and current.notifications == 0
         if scope.kind == "brand" or not group:
             decisions.append(Decision(scope, ev, change, kind in NOTIFIES))
         elif incident.grouped_into is not None:
             decisions.append(Decision(scope, ev, change, False))
-        elif kind == "opened" and brand is not None and same_teams(incident, brand):
-            decisions.append(Decision(scope, ev, change, False, attach=True))
+        elif (kind == "opened" or held) and brand is not None and same_teams(incident, brand):
+            decisions.append(Decision(scope, ev, _quiet(change), False, attach=True))
+        elif kind == "opened" or held:
+            # Routed elsewhere than its brand would be: nothing to wait for.
+            alone = not same_teams(incident, replace(incident, scope_kind="brand"))
+            waited = ev.at - incident.opened_at >= group_wait
+            if incident.status == "open" and (alone or waited):
+                paged = replace(incident, notifications=1, last_notified_at=ev.at)
+                decisions.append(Decision(scope, ev, Transition(paged, "opened"), True))
+            else:  # still waiting for its brand, or over before it ever paged
+                decisions.append(Decision(scope, ev, _quiet(change), False))
         else:
             decisions.append(Decision(scope, ev, change, kind in NOTIFIES))
     return decisions
+
+
+def _quiet(change: Transition) -> Transition:
+    """The change with no notification owed: the incident has paged no one by itself."""
+    incident = replace(change.incident, notifications=0, last_notified_at=None)
+    return Transition(incident, None if change.kind != "resolved" else "resolved")
