@@ -80,6 +80,11 @@ def detect_brand(
     """One pass over a brand's scopes: step each, then group. Pure; the caller persists."""
     changes = []
     for state in states:
+        # Cannot open: the opening level is never below min_count. Skipping saves a backtest
+        # most of its evaluations of quiet topics and channels.
+        quiet = state.counts(now - settings.window, now) < settings.min_count
+        if state.current is None and quiet:
+            continue
         ev, change = step(
             state.current, state.counts, now, settings, state.scope, state.earlier, since
         )
