@@ -15,6 +15,12 @@ windows per week, delay from window start to the first page, and NAB's standard-
 out of the score and pages inside them are counted apart.
 
     python bench/alerts.py
+    python bench/alerts.py --end-to-end art_increase_spike_density
+
+`--end-to-end NAME` also writes that series as negative mentions to a .jsonl file, loads it with
+`monitor import`'s import_file into a fresh database and replays it with `monitor backtest`'s
+replay at the series' bucket step, then checks that it pages at exactly the times the direct
+replay does: the bench's figures are the product's.
 """
 
 from __future__ import annotations
@@ -325,13 +331,62 @@ def row(label: str, s: Score) -> str:
     )
 
 
+def end_to_end(name: str) -> None:
+    """Series -> .jsonl -> import_file -> backtest.replay: the same pages as run_ours."""
+    import tempfile  # only this mode needs the product's store, config and importer
+
+    from monitor.backtest import replay
+    from monitor.config import load_config
+    from monitor.importer import import_file
+    from monitor.store import Store
+
+    series = load(name)
+    direct = run_ours(series, DetectorSettings())
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / f"{name}.jsonl"
+        with data.open("w") as out:
+            for t, v in zip(series.times, series.values, strict=True):
+                for k in range(v):
+                    row = {
+                        "native_id": f"{t:%s}-{k}",
+                        "created_at": t.isoformat(),
+                        "text": "bench is terrible, awful, broken",
+                    }
+                    out.write(json.dumps(row) + "\n")
+        config_path = Path(tmp) / "monitor.yaml"
+        config_path.write_text(
+            f"database: {tmp}/bench.db\nbrands:\n  - name: bench\n    terms: [bench]\n"
+            f"alerting: {{detect_every: {int(series.bucket.total_seconds())}s}}\n"
+        )
+        config = load_config(config_path)
+        with Store(config.database) as store:
+            report = import_file(config, store, data, brand="bench")
+            print(report.summary().splitlines()[0])
+            start, end = series.times[0] + series.bucket, series.times[-1] + series.bucket
+            found = replay(config, store, start, end)
+            pages = [n.at for n in found if n.kind in PAGES]
+    same = pages == direct
+    print(
+        f"{name}: direct replay {len(direct)} pages, import + backtest {len(pages)} pages: "
+        f"{'identical' if same else 'DIFFERENT'}"
+    )
+    if not same:
+        raise SystemExit(1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("series", nargs="*", default=NAMES)
     parser.add_argument(
         "--set", action="append", default=[], metavar="NAME=VALUE", help="override a default"
     )
+    parser.add_argument(
+        "--end-to-end", metavar="NAME", help="replay NAME through import + backtest"
+    )
     args = parser.parse_args()
+    if args.end_to_end:
+        end_to_end(args.end_to_end)
+        return
     settings = DetectorSettings()
     for item in args.set:
         key, _, value = item.partition("=")

@@ -84,6 +84,9 @@ def view(alert: Alert, tz: tzinfo = UTC) -> AlertView:
     if alert.kind == "opened":
         title = f"Negative spike: {scope}"
         summary = rate
+    elif alert.kind == "updated":
+        title = f"Growing: negative spike for {scope}"
+        summary = f"This incident (since {started}) has grown. {rate}"
     elif alert.kind == "escalated":
         title = f"Escalated to {alert.severity}: negative spike for {scope}"
         summary = f"Severity rose to {alert.severity}. {rate}"
@@ -144,6 +147,18 @@ def _facts(alert: Alert, tz: tzinfo, topics: str) -> tuple[tuple[str, str], ...]
     if alert.resolved_at is not None and alert.duration is not None:
         facts.append(("Resolved", format_time(alert.resolved_at, tz)))
         facts.append(("Lasted", format_duration(alert.duration)))
+    if alert.drivers:
+        facts.append(("Drivers", ", ".join(clean(d, CHANNEL_LIMIT) for d in alert.drivers)))
+    if alert.breakdown:
+        facts.append(
+            (
+                "Breakdown",
+                ", ".join(
+                    f"{clean(name, CHANNEL_LIMIT)} ×{format_number(n)}"
+                    for name, n in alert.breakdown[:TOPIC_LIMIT]
+                ),
+            )
+        )
     if topics:
         facts.append(("Top topics", topics))
     return tuple(facts)
@@ -159,7 +174,8 @@ def evidence(mention: AlertMention, tz: tzinfo = UTC) -> Evidence:
     return Evidence(
         author=clean(mention.author, AUTHOR_LIMIT) or "(unknown author)",
         channel=clean(mention.channel, CHANNEL_LIMIT),
-        text=clean(mention.text, TEXT_LIMIT),
+        text=clean(mention.text, TEXT_LIMIT)
+        + (f" (×{mention.duplicates})" if mention.duplicates > 1 else ""),
         url=url,
         host=(clean(urlsplit(url).hostname or "", 100) or "link") if url else None,
         score=f"{mention.compound:+.2f}",

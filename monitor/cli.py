@@ -355,6 +355,68 @@ def demo(keep: bool) -> None:
     sys.exit(run_demo(keep=keep, echo=click.echo))
 
 
+@main.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--brand", help="Brand for rows that do not name one.")
+@click.option("--channel", help="Channel for rows that do not name one (default: import).")
+@pass_ctx
+def import_(ctx: Context, path: Path, brand: str | None, channel: str | None) -> None:
+    """Import historical mentions from a .jsonl or .csv file (idempotent)."""
+    from monitor.importer import ImportFileError, import_file, terminal_progress
+
+    config = ctx.config()
+    progress = terminal_progress(sys.stderr) if sys.stderr.isatty() else None
+    with ctx.store(config) as store:
+        try:
+            report = import_file(
+                config, store, path, brand=brand, channel=channel, progress=progress
+            )
+        except ImportFileError as exc:
+            raise click.UsageError(str(exc)) from None
+    click.echo(report.summary())
+
+
+@main.command()
+@click.option("--brand", help="Only this brand.")
+@click.option(
+    "--since", type=DURATION, default="8w", show_default=True, help="How long before --until."
+)
+@click.option("--until", "until_text", help="End: ISO 8601 time or a duration ago. Default: now.")
+@click.option(
+    "--set", "overrides", multiple=True, help="Override a setting, e.g. spike.window=30m."
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table")
+@pass_ctx
+def backtest(
+    ctx: Context,
+    brand: str | None,
+    since: timedelta,
+    until_text: str | None,
+    overrides: tuple[str, ...],
+    fmt: str,
+) -> None:
+    """Replay detection over stored history; print every notification it would have sent."""
+    from monitor.backtest import OverrideError, parse_until, run_backtest
+    from monitor.models import utcnow
+
+    config = ctx.config()
+    with ctx.store(config) as store:
+        try:
+            until = parse_until(until_text, utcnow())
+            run_backtest(
+                config,
+                store,
+                since=since,
+                until=until,
+                brand=brand,
+                overrides=overrides,
+                fmt=fmt,
+                out=sys.stdout,
+            )
+        except OverrideError as exc:
+            raise click.UsageError(str(exc)) from None
+
+
 for _ops_command in OPS_COMMANDS:
     main.add_command(_ops_command)
 

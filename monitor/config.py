@@ -34,29 +34,51 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SpikeSettings:
+    """A brand's detector settings; monitor/alerting/README.md gives the evidence for each default."""
+
     window: timedelta = timedelta(minutes=60)
-    baseline_days: int = 14
+    baseline_days: int = 28
     min_count: int = 5
-    min_ratio: float = 3.0
-    p: float = 0.001
+    p: float = 5e-5
     weight: Literal["count", "reach"] = "count"
-    mode: Literal["seasonal", "recent"] = "seasonal"
-    warmup: timedelta = timedelta(days=3)
-    # Negative mentions per hour assumed while a scope has less history than `warmup`.
-    floor_rate: float = 2.0
-    critical_ratio: float = 10.0
-    resolve_after: timedelta = timedelta(minutes=30)
-    renotify_after: timedelta = timedelta(hours=4)
+    min_lift: float = 0.5
+    lift_scale: float = 4.0
+    min_expected: float = 1.0
+    min_dispersion: float = 0.02
+    level_span: timedelta = timedelta(hours=6)
+    level_weight: float = 0.5
+    level_clamp: float = 2.0
+    min_samples: int = 3
+    min_history: timedelta = timedelta(hours=12)
+    novelty_quantile: float = 0.98
+    novelty_span: timedelta = timedelta(days=7)
+    resolve_fraction: float = 0.5
+    resolve_after: timedelta = timedelta(hours=12)
+    renotify_after: timedelta = timedelta(hours=12)
+    critical_excess: float = 4.0
+    update_growth: float = 1.5
     # Extra scopes besides the whole brand: one per topic and/or one per channel.
     scopes: tuple[Literal["topic", "channel"], ...] = ()
+    # Keys of the earlier detector, each with what replaces it (read by validate.build).
+    yaml_retired = {  # noqa: RUF012 - read by validate.build, not a field
+        "min_ratio": "use min_lift and lift_scale (the ratio floor is 1 + min_lift + lift_scale/sqrt(expected))",
+        "critical_ratio": "use critical_excess (critical when the excess is that many times the excess needed to open)",
+        "warmup": "use min_history (a young scope is judged on its own past windows after that much history)",
+        "floor_rate": "use min_expected (the least a window is expected to hold)",
+        "mode": "remove it: the baseline is always seasonal and scaled by the recent level (level_span, level_weight)",
+    }
 
     def __post_init__(self) -> None:
         if not 0 < self.p < 1:
-            raise ValueError("spike.p must be between 0 and 1 (for example 0.001)")
-        if self.critical_ratio < self.min_ratio:
-            raise ValueError("spike.critical_ratio must be at least spike.min_ratio")
-        if self.baseline_days < 1 or self.min_count < 1:
-            raise ValueError("spike.baseline_days and spike.min_count must be at least 1")
+            raise ValueError("spike.p must be between 0 and 1 (for example 5e-5)")
+        if self.baseline_days < 1 or self.min_count < 1 or self.min_samples < 1:
+            raise ValueError(
+                "spike.baseline_days, spike.min_count and spike.min_samples must be at least 1"
+            )
+        if not 0 <= self.resolve_fraction < 1:
+            raise ValueError("spike.resolve_fraction must be in [0, 1)")
+        if self.critical_excess < 1 or self.level_clamp < 1:
+            raise ValueError("spike.critical_excess and spike.level_clamp must be at least 1")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -182,6 +204,11 @@ class AlertingSettings:
     deliver_every: timedelta = timedelta(seconds=10)
     max_attempts: int = 10
     max_backoff: timedelta = timedelta(minutes=30)
+    # Topic and channel incidents that fire while their brand's incident is open are shown in
+    # it rather than paging alone (unless routed to another team); [] pages every scope alone.
+    group_by: tuple[Literal["brand"], ...] = ("brand",)
+    # A topic or channel incident waits this long for its brand's incident before paging alone.
+    group_wait: timedelta = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -20,6 +20,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor import __version__
+from monitor.alerting.grouping import Decision
 from monitor.config import Config, ConfigError, load_config
 from monitor.digest import DigestScheduler, digest_settings
 from monitor.health import health_of
@@ -29,7 +30,7 @@ from monitor.metrics import Metrics, MetricsServer, serve
 from monitor.models import Clock, utcnow
 from monitor.outbox import DeliveryReport, outbox_for
 from monitor.poller import Poller
-from monitor.spikes import Detector, Transition
+from monitor.spikes import Detector
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
@@ -140,7 +141,7 @@ class Daemon:
             os.getpid(), socket.gethostname(), self.started_at, __version__, self.clock()
         )
 
-    def detect_job(self) -> list[Transition]:
+    def detect_job(self) -> list[Decision]:
         self.beat()
         changes = self.detect()
         # Incidents whose silence ended while they stayed open get their held notice now.
@@ -148,7 +149,7 @@ class Daemon:
             self.deliver()
         return changes
 
-    def detect(self, brands: Collection[str] | None = None) -> list[Transition]:
+    def detect(self, brands: Collection[str] | None = None) -> list[Decision]:
         with self._detecting:
             started = self.timer()
             try:

@@ -131,7 +131,7 @@ brands:
       outage: [down, outage, offline, "no internet", dead, dropped, dropout]
       support: [support, "on hold", chat, agent, "customer service"]
       pricing: [price, bill, refund, compensation, contract]
-    spike: {{window: 60m, baseline_days: 7, min_count: 5, min_ratio: 3, p: 0.001}}
+    spike: {{window: 60m, baseline_days: 7, min_count: 5, scopes: [topic]}}
 channels:
   hackernews: {{base_url: "{api_url}", every: 2s, backfill: 9d, hits_per_page: 200}}
 teams:

@@ -121,9 +121,11 @@ class AlertMention:
     url: str
     compound: float
     created_at: datetime
+    # How many near-duplicates (reposts, copy-pastes) this one stands for in the window.
+    duplicates: int = 1
 
 
-AlertKind = Literal["opened", "escalated", "reminder", "resolved", "test"]
+AlertKind = Literal["opened", "updated", "escalated", "reminder", "resolved", "test"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +149,10 @@ class Alert:
     top_mentions: tuple[AlertMention, ...] = ()
     top_topics: tuple[tuple[str, int], ...] = ()
     resolved_at: datetime | None = None
+    # The words or phrases most over-represented in the window against the baseline.
+    drivers: tuple[str, ...] = ()
+    # Topic and channel incidents grouped into this brand incident: (scope name, count).
+    breakdown: tuple[tuple[str, float], ...] = ()
 
     @property
     def scope(self) -> str:
@@ -179,7 +185,10 @@ class Incident:
     ratio: float
     peak_ratio: float
     peak_count: float
-    # Set by `monitor ack`: no more reminders for this incident (escalation still pages).
+    # The brand incident this topic/channel incident is shown in (it pages no one alone).
+    grouped_into: int | None = None
+    drivers: tuple[str, ...] = ()
+    # Acknowledged by a person: no reminders (an escalation still pages).
     acked_at: datetime | None = None
 
 
@@ -258,6 +267,7 @@ class DigestIncident:
     resolved_at: datetime | None  # None: still open at the end of the week
     peak_ratio: float
     peak_count: float
+    drivers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ from monitor.notify import build_notifiers, receiver_kinds
 from monitor.notify.base import DeliveryError, Notifier
 from monitor.routing import teams_for
 from monitor.silences import silencing
+from monitor.spikes import alert_mentions, breakdown
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
@@ -107,12 +108,10 @@ def decode_message(message: OutboxMessage) -> Payload:
 def build_alert(
     store: Store, incident: Incident, kind: AlertKind, window: timedelta, now: datetime, key: str
 ) -> Alert:
-    """The alert with its evidence: the most negative mentions and topics of the window."""
+    """The alert with its evidence: the most negative distinct mentions and topics of the
+    window, the incident's drivers and the scopes grouped into it."""
     end = incident.last_fired_at + timedelta(seconds=1)
     start = incident.last_fired_at - window
-    evidence = store.negative_evidence(
-        incident.brand, incident.scope_kind, incident.scope_value, start, end
-    )
     topics = store.negative_topics(
         incident.brand, incident.scope_kind, incident.scope_value, start, end
     )
@@ -130,12 +129,11 @@ def build_alert(
         window=window,
         started_at=incident.opened_at,
         peak_ratio=incident.peak_ratio,
-        top_mentions=tuple(
-            AlertMention(m.author, m.channel, m.text, m.url, m.compound, m.created_at)
-            for m in evidence
-        ),
+        top_mentions=alert_mentions(store, incident, window),
         top_topics=tuple(topics),
         resolved_at=incident.resolved_at,
+        drivers=incident.drivers,
+        breakdown=breakdown(store, incident),
     )
 
 

@@ -1,81 +1,41 @@
-"""Negative-spike detection per (brand, scope) and the life of an incident.
+"""Live negative-spike detection: per (brand, scope) counts from the store into the pure
+detector (`monitor.alerting`), grouping into one event per brand, drivers, and persistence.
 
-For a scope, the count of negative mentions in the sliding window is compared with what the
-baseline expects in a window of the same length. It fires only when the count reaches
-`min_count`, the ratio reaches `min_ratio`, and the Poisson probability of seeing at least that
-many given the baseline is below `p`. Everything is read from the store, so a restart changes
-nothing.
+The backtest runs the same `detect_brand` over replayed counts, so what it reports is what this
+detector would have done. Counts come from the per-minute aggregates (one indexed read per scope
+and pass), never from rescanning mentions.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import math
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Literal
 
-from monitor.config import BrandConfig, Config, SpikeSettings
-from monitor.models import AlertKind, Clock, Incident, Severity, utcnow
+from monitor.alerting import BucketCounts, Counts, DetectorSettings, Scope, step
+from monitor.alerting.drivers import collapse_duplicates, drivers
+from monitor.alerting.grouping import Decision, plan
+from monitor.config import BrandConfig, Config, RouteConfig, SpikeSettings
+from monitor.models import AlertKind, AlertMention, Clock, Incident, utcnow
+from monitor.routing import teams_for
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
 
-ScopeKind = Literal["brand", "topic", "channel"]
 # Called inside the detection transaction to queue the notifications an incident change owes.
 EnqueueAlerts = Callable[[Incident, AlertKind, timedelta, datetime], None]
-# A scope with no negative history at all still expects a little, so the ratio stays finite.
-MIN_EXPECTED = 0.05
+DRIVERS = 5
+# Drivers compare the window's negative texts with at most this many of the baseline's.
+BASELINE_TEXTS = 2000
+# Near-duplicates are collapsed among at most this many of the window's most negative mentions.
+EVIDENCE_POOL = 500
+_DETECTOR_FIELDS = tuple(f.name for f in dataclasses.fields(DetectorSettings))
 
 
-@dataclass(frozen=True, slots=True)
-class Scope:
-    brand: str
-    kind: ScopeKind
-    value: str
-
-    def __str__(self) -> str:
-        return self.brand if self.kind == "brand" else f"{self.brand}/{self.kind}:{self.value}"
-
-
-@dataclass(frozen=True, slots=True)
-class Evaluation:
-    scope: Scope
-    at: datetime
-    count: float
-    expected: float
-    ratio: float
-    p_value: float
-    firing: bool
-    severity: Severity
-    warming_up: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    """What a detection pass did to a scope's incident, and which notification it owes."""
-
-    incident: Incident
-    kind: AlertKind | None  # None: updated quietly
-
-
-def poisson_tail(k: float, lam: float) -> float:
-    """P(X >= k) for X ~ Poisson(lam), summed from k upward so tiny tails stay exact."""
-    k = math.floor(k)
-    if k <= 0:
-        return 1.0
-    if lam <= 0:
-        return 0.0
-    term = math.exp(k * math.log(lam) - lam - math.lgamma(k + 1))
-    total, i = term, k
-    while term > total * 1e-16 or i < lam:
-        i += 1
-        term *= lam / i
-        total += term
-        if i > k + 10_000:
-            break
-    return min(1.0, total)
+def detector_settings(spike: SpikeSettings) -> DetectorSettings:
+    return DetectorSettings(**{name: getattr(spike, name) for name in _DETECTOR_FIELDS})
 
 
 def scopes_of(brand: BrandConfig) -> list[Scope]:
@@ -87,122 +47,99 @@ def scopes_of(brand: BrandConfig) -> list[Scope]:
     return scopes
 
 
-def _day_type(when: datetime) -> bool:
-    return when.weekday() >= 5
+def history_span(settings: DetectorSettings) -> timedelta:
+    """How far back one evaluation reads: the baseline days plus the recent level and the
+    neighbouring windows the dispersion uses."""
+    extra = max(timedelta(days=1), settings.level_span + 2 * settings.window)
+    return max(timedelta(days=settings.baseline_days), settings.novelty_span) + extra
 
 
-def expected_count(
-    store: Store, scope: Scope, spike: SpikeSettings, now: datetime
-) -> tuple[float, bool]:
-    """(negative mentions a window should hold, whether the scope is still warming up)."""
-    window = spike.window
-    weighted = spike.weight == "reach"
-    first = store.first_mention_at(scope.brand)
-    if first is None or now - first < spike.warmup:
-        return spike.floor_rate * window.total_seconds() / 3600, True
-    days = spike.baseline_days
-    start = max(first, now - timedelta(days=days))
-    history = now - window - start
-    recent = store.negative_sum(scope.brand, scope.kind, scope.value, start, now - window, weighted)
-    recent_expected = recent * window / history if history > timedelta(0) else 0.0
-    if spike.mode == "recent":
-        return max(recent_expected, MIN_EXPECTED), False
-    by_day = store.negative_sums_by_day(
-        scope.brand, scope.kind, scope.value, now, int(window.total_seconds()), days, weighted
-    )
+@dataclass(frozen=True, slots=True)
+class ScopeState:
+    """What one scope's pass needs: its counts, its open incident and its earlier ones."""
 
-    def mean_over(days_back: list[int]) -> float:
-        # The plain recent rate joins as one more observation, so a quiet hour is not expected
-        # to be exactly zero just because it was zero on the few matching days.
-        observations = [by_day.get(k, 0.0) for k in days_back] + [recent_expected]
-        return sum(observations) / len(observations)
-
-    usable = [k for k in range(1, days + 1) if now - timedelta(days=k) - window >= first]
-    same_type = [k for k in usable if _day_type(now - timedelta(days=k)) == _day_type(now)]
-    same_weekday = [k for k in usable if k % 7 == 0]
-    expected = mean_over(same_type)
-    if len(same_weekday) >= 2:
-        # A weekly habit (complaints every Monday 9am) is diluted among five weekdays; with two
-        # or more same weekdays of history, the higher of the two views is expected.
-        expected = max(expected, mean_over(same_weekday))
-    return max(expected, MIN_EXPECTED), False
+    scope: Scope
+    counts: Counts
+    current: Incident | None
+    earlier: Sequence[Incident]
 
 
-def evaluate(store: Store, scope: Scope, spike: SpikeSettings, now: datetime) -> Evaluation:
-    count = store.negative_sum(
-        scope.brand,
-        scope.kind,
-        scope.value,
-        now - spike.window,
-        now + timedelta(seconds=1),
-        spike.weight == "reach",
-    )
-    expected, warming = expected_count(store, scope, spike, now)
-    ratio = count / expected
-    p_value = poisson_tail(count, expected)
-    firing = count >= spike.min_count and ratio >= spike.min_ratio and p_value < spike.p
-    severity: Severity = "critical" if ratio >= spike.critical_ratio else "warning"
-    return Evaluation(scope, now, count, expected, ratio, p_value, firing, severity, warming)
+def same_teams(routes: Sequence[RouteConfig]) -> Callable[[Incident, Incident], bool]:
+    return lambda a, b: teams_for(routes, a) == teams_for(routes, b)
 
 
-def transition(current: Incident | None, ev: Evaluation, spike: SpikeSettings) -> Transition | None:
-    """The incident state machine. Pure: the caller persists the result and its message."""
-    now = ev.at
-    if current is None:
-        if not ev.firing:
-            return None
-        opened = Incident(
-            id=0,
-            brand=ev.scope.brand,
-            scope_kind=ev.scope.kind,
-            scope_value=ev.scope.value,
-            status="open",
-            severity=ev.severity,
-            opened_at=now,
-            updated_at=now,
-            last_fired_at=now,
-            resolved_at=None,
-            last_notified_at=now,
-            notifications=1,
-            count=ev.count,
-            expected=ev.expected,
-            ratio=ev.ratio,
-            peak_ratio=ev.ratio,
-            peak_count=ev.count,
+def detect_brand(
+    states: Sequence[ScopeState],
+    now: datetime,
+    settings: DetectorSettings,
+    since: datetime | None,
+    routes: Sequence[RouteConfig],
+    group: bool,
+    group_wait: timedelta = timedelta(0),
+) -> list[Decision]:
+    """One pass over a brand's scopes: step each, then group. Pure; the caller persists."""
+    changes = []
+    for state in states:
+        # Cannot open: the opening level is never below min_count. Skipping saves a backtest
+        # most of its evaluations of quiet topics and channels.
+        quiet = state.counts(now - settings.window, now) < settings.min_count
+        if state.current is None and quiet:
+            continue
+        ev, change = step(
+            state.current, state.counts, now, settings, state.scope, state.earlier, since
         )
-        return Transition(opened, "opened")
-    updated = replace(
-        current,
-        updated_at=now,
-        count=ev.count,
-        expected=ev.expected,
-        ratio=ev.ratio,
-        peak_ratio=max(current.peak_ratio, ev.ratio),
-        peak_count=max(current.peak_count, ev.count),
+        changes.append((state.scope, ev, change, state.current))
+    return plan(changes, same_teams(routes), group=group, group_wait=group_wait)
+
+
+def incident_drivers(
+    store: Store, scope: Scope, brand: BrandConfig, end: datetime, settings: DetectorSettings
+) -> tuple[str, ...]:
+    """The words most over-represented in the window's negative mentions against the
+    baseline's (the brand's own terms left out)."""
+    start = end - settings.window
+    args = (scope.brand, scope.kind, scope.value)
+    window = store.negative_texts(*args, start, end, EVIDENCE_POOL)
+    baseline = store.negative_texts(
+        *args, end - timedelta(days=settings.baseline_days), start, BASELINE_TEXTS
     )
-    if ev.firing:
-        updated = replace(updated, last_fired_at=now)
-        if ev.severity == "critical" and current.severity == "warning":
-            return Transition(_notified(replace(updated, severity="critical"), now), "escalated")
-        if (
-            current.acked_at is None
-            and current.last_notified_at
-            and now - current.last_notified_at >= spike.renotify_after
-        ):
-            return Transition(_notified(updated, now), "reminder")
-        return Transition(updated, None)
-    if now - current.last_fired_at >= spike.resolve_after:
-        resolved = replace(updated, status="resolved", resolved_at=now)
-        return Transition(_notified(resolved, now), "resolved")
-    return Transition(updated, None)
+    return tuple(term for term, _ in drivers(window, baseline, brand.terms, DRIVERS))
 
 
-def _notified(incident: Incident, now: datetime) -> Incident:
-    return replace(incident, last_notified_at=now, notifications=incident.notifications + 1)
+def alert_mentions(store: Store, incident: Incident, window: timedelta) -> tuple[AlertMention, ...]:
+    """The five most negative distinct complaints of the incident's last elevated window, each
+    with how many near-duplicates it stands for."""
+    end = incident.last_fired_at + timedelta(seconds=1)
+    evidence = store.negative_evidence(
+        incident.brand,
+        incident.scope_kind,
+        incident.scope_value,
+        incident.last_fired_at - window,
+        end,
+        limit=EVIDENCE_POOL,
+    )
+    return tuple(
+        AlertMention(m.author, m.channel, m.text, m.url, m.compound, m.created_at, n)
+        for m, n in collapse_duplicates(evidence, lambda m: m.text)[:5]
+    )
+
+
+def breakdown(store: Store, incident: Incident) -> tuple[tuple[str, float], ...]:
+    """The topic and channel incidents shown inside a brand incident: ('outage topic', 12)."""
+    if incident.scope_kind != "brand":
+        return ()
+    return tuple(
+        (
+            f"{i.scope_value} {i.scope_kind}" if i.scope_kind == "topic" else i.scope_value,
+            i.peak_count,
+        )
+        for i in store.grouped_incidents(incident.id)
+    )
 
 
 class Detector:
-    """One detection pass over every scope of every brand; incidents and alerts in one commit."""
+    """One detection pass over every scope of every brand; incidents and alerts in one commit
+    per brand."""
 
     def __init__(
         self, config: Config, store: Store, enqueue_alerts: EnqueueAlerts, *, clock: Clock = utcnow
@@ -212,46 +149,105 @@ class Detector:
         self.enqueue_alerts = enqueue_alerts
         self.clock = clock
 
-    def run_once(self, brands: Collection[str] | None = None) -> list[Transition]:
-        """One pass over every brand, or only over `brands`."""
+    def run_once(self, brands: Collection[str] | None = None) -> list[Decision]:
+        """One pass over every brand, or only over `brands`: the transitions it made."""
         now = self.clock()
-        changes = []
+        decisions: list[Decision] = []
         for brand in self.config.brands:
             if brands is not None and brand.name not in brands:
                 continue
-            for scope in scopes_of(brand):
-                try:
-                    change = self._detect(brand, scope, now)
-                except Exception:  # one scope's failure must not silence the others
-                    log.exception("detect_failed scope=%s", scope)
-                    continue
-                if change is not None:
-                    changes.append(change)
-        return changes
+            try:
+                decisions += self._detect(brand, now)
+            except Exception:  # one brand's failure must not silence the others
+                log.exception("detect_failed brand=%s", brand.name)
+        return decisions
 
-    def _detect(self, brand: BrandConfig, scope: Scope, now: datetime) -> Transition | None:
-        ev = evaluate(self.store, scope, brand.spike, now)
-        with self.store.transaction():
-            current = self.store.open_incident(scope.brand, scope.kind, scope.value)
-            change = transition(current, ev, brand.spike)
-            if change is None:
-                return None
-            incident = change.incident
-            if current is None:
-                incident = replace(incident, id=self.store.insert_incident(incident))
-                change = Transition(incident, change.kind)
-            else:
-                self.store.save_incident(incident)
-            if change.kind is not None:
-                self.enqueue_alerts(incident, change.kind, brand.spike.window, now)
-                log.info(
-                    "incident_%s id=%d scope=%s count=%.1f expected=%.2f ratio=%.1f p=%.2g",
-                    change.kind,
-                    incident.id,
+    def _detect(self, brand: BrandConfig, now: datetime) -> list[Decision]:
+        settings = detector_settings(brand.spike)
+        since = self.store.first_mention_at(brand.name)
+        if since is None:
+            return []
+        start = now - history_span(settings)
+        weighted = brand.spike.weight == "reach"
+        states = []
+        for scope in scopes_of(brand):
+            key = (scope.brand, scope.kind, scope.value)
+            times, values = self.store.negative_minutes(
+                *key, start, now + timedelta(minutes=1), weighted
+            )
+            states.append(
+                ScopeState(
                     scope,
+                    BucketCounts(times, values),
+                    self.store.open_incident(*key),
+                    self.store.resolved_incidents(*key, start),
+                )
+            )
+        alerting = self.config.alerting
+        group = "brand" in alerting.group_by
+        decisions = detect_brand(
+            states, now, settings, since, self.config.routes, group, alerting.group_wait
+        )
+        with self.store.transaction():
+            return self._persist(brand, decisions, settings, now)
+
+    def _persist(
+        self,
+        brand: BrandConfig,
+        decisions: list[Decision],
+        settings: DetectorSettings,
+        now: datetime,
+    ) -> list[Decision]:
+        def save(incident: Incident) -> Incident:
+            if incident.id == 0:
+                return replace(incident, id=self.store.insert_incident(incident))
+            self.store.save_incident(incident)
+            return incident
+
+        saved = settle(
+            decisions, lambda scope: incident_drivers(self.store, scope, brand, now, settings), save
+        )
+        for d in saved:
+            if d.kind is not None:
+                ev = d.evaluation
+                log.info(
+                    "incident_%s id=%d scope=%s count=%.1f expected=%.2f ratio=%.1f p=%.2g "
+                    "notify=%s grouped_into=%s",
+                    d.kind,
+                    d.incident.id,
+                    d.scope,
                     ev.count,
                     ev.expected,
                     ev.ratio,
                     ev.p_value,
+                    d.notify,
+                    d.incident.grouped_into,
                 )
-        return change
+        # After every scope is saved, so a brand alert lists the scopes grouped into it.
+        for d in saved:
+            if d.notify and d.transition.kind is not None:
+                self.enqueue_alerts(d.incident, d.transition.kind, settings.window, now)
+        return saved
+
+
+def settle(
+    decisions: Sequence[Decision],
+    drivers_of: Callable[[Scope], tuple[str, ...]],
+    save: Callable[[Incident], Incident],
+) -> list[Decision]:
+    """Give each decision's incident its drivers (when it opens or escalates) and its brand
+    incident's id (when it joins it), and save it; the live detector saves to the store, the
+    backtest to memory. Decisions come the whole brand's first, so its id is known in time."""
+    saved: list[Decision] = []
+    brand_id: int | None = None
+    for d in decisions:
+        incident, kind = d.transition.incident, d.transition.kind
+        if kind in ("opened", "escalated"):
+            incident = replace(incident, drivers=drivers_of(d.scope))
+        if d.attach:
+            incident = replace(incident, grouped_into=brand_id)
+        incident = save(incident)
+        if d.scope.kind == "brand" and incident.status == "open":
+            brand_id = incident.id
+        saved.append(replace(d, transition=replace(d.transition, incident=incident)))
+    return saved

@@ -190,8 +190,13 @@ def build(cls: type[T], data: Any, path: str, errors: Errors) -> T | None:
     names = {aliases.get(n, n): n for n in fields}
     kwargs: dict[str, Any] = {}
     ok = True
+    retired = getattr(cls, "yaml_retired", {})
     for key, value in data.items():
         key = str(key)
+        if key in retired and key not in names:
+            errors.add(_join(path, key), "this key was retired", retired[key])
+            ok = False
+            continue
         if key not in names:
             close = difflib.get_close_matches(key, list(names), n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""

@@ -13,19 +13,18 @@ import pytest
 from click.testing import CliRunner
 
 from monitor.cli import main
-from monitor.config import Config, SpikeSettings, load_config
+from monitor.config import Config, load_config
 from monitor.daemon import Daemon
 from monitor.models import Incident, Mention
 from monitor.operator import OperatorError, ack, add_silence, resolve
 from monitor.outbox import outbox_for
 from monitor.poller import BrandPipeline
-from monitor.spikes import Evaluation, Scope, transition
 from monitor.store import Store
 from tests.helpers import FixedClock
 
 NOW = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
 CONFIG = (
-    "brands:\n  - name: Apex\n    terms: [apex]\n    spike: {min_count: 5, warmup: 1d}\n"
+    "brands:\n  - name: Apex\n    terms: [apex]\n    spike: {min_count: 5, min_history: 1d, resolve_after: 1h}\n"
     "teams:\n  cx: {console: {}}\nroutes:\n  - {team: cx}\n"
 )
 ANGRY = [
@@ -118,25 +117,6 @@ def _incident(**changes: object) -> Incident:
         peak_count=8,
     )  # fmt: skip
     return replace(base, **changes)  # type: ignore[arg-type]
-
-
-def _firing(at: datetime, severity: str) -> Evaluation:
-    scope = Scope("Apex", "brand", "Apex")
-    return Evaluation(scope, at, 9, 1, 9, 1e-9, True, severity, False)  # type: ignore[arg-type]
-
-
-def test_an_acknowledged_incident_gets_no_reminder() -> None:
-    later = NOW + timedelta(hours=5)
-    spike = SpikeSettings(renotify_after=timedelta(hours=4))
-    assert transition(_incident(), _firing(later, "warning"), spike).kind == "reminder"  # type: ignore[union-attr]
-    acked = _incident(acked_at=NOW + timedelta(minutes=5))
-    assert transition(acked, _firing(later, "warning"), spike).kind is None  # type: ignore[union-attr]
-
-
-def test_an_acknowledged_incident_still_pages_on_escalation() -> None:
-    acked = _incident(acked_at=NOW + timedelta(minutes=5))
-    change = transition(acked, _firing(NOW + timedelta(hours=5), "critical"), SpikeSettings())
-    assert change is not None and change.kind == "escalated"
 
 
 def test_ack_is_stored_and_survives_the_next_detection(config: Config) -> None:

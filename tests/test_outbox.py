@@ -39,7 +39,7 @@ NOW = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
 
 BRAND = (
     "brands:\n  - name: Apex\n    terms: [apex]\n    topics: {quality: [quality, ruining, destroyed]}\n"
-    "    spike: {min_count: 5, warmup: 1d}\n"
+    "    spike: {min_count: 5}\n"
 )
 
 

@@ -34,6 +34,9 @@ class Scope:
     kind: Literal["brand", "topic", "channel"]
     value: str
 
+    def __str__(self) -> str:
+        return self.brand if self.kind == "brand" else f"{self.brand}/{self.kind}:{self.value}"
+
 
 @dataclass(frozen=True, slots=True)
 class Transition:
@@ -85,6 +88,7 @@ def transition(
         return Transition(updated, None)
     if ev.firing and ev.severity == "critical" and current.severity == "warning":
         return Transition(_notified(replace(updated, severity="critical"), now), "escalated")
+    # An acknowledged incident has someone on it: no reminders (escalation above still pages).
     if (
         current.acked_at is None
         and current.last_notified_at

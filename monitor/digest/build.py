@@ -168,6 +168,7 @@ def build_digest(config: Config, store: Store, team: str, week: str, *, now: dat
                 i.resolved_at if i.resolved_at and i.resolved_at < end else None,
                 i.peak_ratio,
                 i.peak_count,
+                i.drivers,
             )
             for i in store.incidents_between(scope.brands, start, end)
         ),

@@ -131,6 +131,7 @@ class IncidentRow:
     duration: str
     status: str  # "resolved 17 Nov 16:15 GMT" / "still open"
     open: bool
+    drivers: str = ""  # "outage, login broken": what the spike was about
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,4 +383,5 @@ def _incident(i: DigestIncident, d: Digest, tz: tzinfo) -> IncidentRow:
         duration=duration,
         status=status,
         open=i.resolved_at is None,
+        drivers=", ".join(clean(t, NAME_LIMIT) for t in i.drivers),
     )

@@ -247,6 +247,7 @@ def _slack_incident(r: IncidentRow) -> str:
     return (
         f"• {icon} *{escape(r.scope)}* ({r.severity}) · opened {escape(r.opened)} · "
         f"peak {escape(r.peak)} · {escape(r.duration)} · {escape(r.status)}"
+        + (f" · about: {escape(r.drivers)}" if r.drivers else "")
     )
 
 

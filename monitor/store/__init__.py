@@ -12,6 +12,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from monitor.store.aggregates import AggregateQueries
 from monitor.store.base import StoreError, from_ts, reach_weight, ts
 from monitor.store.connection import connect, explain
 from monitor.store.digests import DigestQueries, DigestScope
@@ -34,7 +35,9 @@ __all__ = [
 ]
 
 
-class Store(MentionStore, IncidentStore, OutboxStore, DigestQueries, OperationsStore):
+class Store(
+    MentionStore, IncidentStore, OutboxStore, DigestQueries, OperationsStore, AggregateQueries
+):
     """A SQLite file shared by the daemon's jobs. Writes go through `transaction()`."""
 
     def __init__(self, path: Path | str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -84,6 +85,34 @@ class IncidentStore(Connection):
         )
         return [_incident(r) for r in rows]
 
+    def open_incidents(self, brand: str) -> list[Incident]:
+        """The brand's open incidents, the whole brand's first."""
+        rows = self.query(
+            "SELECT * FROM incidents WHERE brand = ? AND status = 'open' "
+            "ORDER BY scope_kind != 'brand', opened_at",
+            (brand,),
+        )
+        return [_incident(r) for r in rows]
+
+    def resolved_incidents(
+        self, brand: str, kind: str, value: str, since: datetime
+    ) -> list[Incident]:
+        """The scope's incidents resolved after `since`: kept out of its baseline."""
+        rows = self.query(
+            "SELECT * FROM incidents WHERE brand = ? AND scope_kind = ? AND scope_value = ? "
+            "AND status = 'resolved' AND resolved_at >= ? ORDER BY opened_at",
+            (brand, kind, value, ts(since)),
+        )
+        return [_incident(r) for r in rows]
+
+    def grouped_incidents(self, incident_id: int) -> list[Incident]:
+        """The topic and channel incidents shown inside brand incident `incident_id`."""
+        rows = self.query(
+            "SELECT * FROM incidents WHERE grouped_into = ? ORDER BY peak_count DESC, id",
+            (incident_id,),
+        )
+        return [_incident(r) for r in rows]
+
 
 def _incident_row(i: Incident) -> Row:
     return {
@@ -105,6 +134,8 @@ def _incident_row(i: Incident) -> Row:
         "peak_ratio": i.peak_ratio,
         "peak_count": i.peak_count,
         "acked_at": ts(i.acked_at) if i.acked_at else None,
+        "grouped_into": i.grouped_into,
+        "drivers": json.dumps(list(i.drivers)),
     }
 
 
@@ -128,4 +159,6 @@ def _incident(r: Row) -> Incident:
         peak_ratio=r["peak_ratio"],
         peak_count=r["peak_count"],
         acked_at=from_ts(r.get("acked_at")),
+        grouped_into=r.get("grouped_into"),
+        drivers=tuple(json.loads(r.get("drivers") or "[]")),
     )

@@ -108,6 +108,17 @@ class SpikeQueries(Connection):
         params = {"brand": brand, "value": value, "start": ts(start), "end": ts(end)}
         return [stored_mention(r) for r in self.query(sql, params)]
 
+    def negative_texts(
+        self, brand: str, kind: str, value: str, start: datetime, end: datetime, limit: int
+    ) -> list[str]:
+        """Texts of the scope's negative mentions in [start, end), newest first, at most `limit`."""
+        sql = "SELECT m.text " + _scoped(kind, "@created_at >= :start AND @created_at < :end")
+        sql += f" ORDER BY @created_at DESC LIMIT {int(limit)}".replace(
+            "@", "t." if kind == "topic" else "m."
+        )
+        params = {"brand": brand, "value": value, "start": ts(start), "end": ts(end)}
+        return [r["text"] for r in self.query(sql, params)]
+
     def negative_topics(
         self, brand: str, kind: str, value: str, start: datetime, end: datetime, limit: int = 5
     ) -> list[tuple[str, int]]:
@@ -168,38 +179,9 @@ class MentionStore(SpikeQueries):
         """`save_poll`, also returning the new mentions by sentiment label (for metrics) and
         adding `muted` (mentions dropped as muted author or domain) to the source's count."""
         fetched = ts(now)
-        by_label: dict[str, list[tuple[Any, ...]]] = {}
-        for s in scored:
-            by_label.setdefault(s.score.label, []).append(_mention_row(s, fetched))
-        topic_rows = [
-            (
-                s.brand,
-                topic,
-                s.mention.channel,
-                s.mention.native_id,
-                ts(s.mention.created_at),
-                s.score.label,
-            )
-            for s in scored
-            for topic in s.topics
-        ]
-        stored_by_label: dict[str, int] = {}
         with self.transaction() as conn:
-            for label, rows in by_label.items():
-                before = conn.total_changes
-                conn.executemany(
-                    "INSERT OR IGNORE INTO mentions (brand, channel, native_id, url, author, "
-                    "author_reach, text, lang, rating, created_at, fetched_at, compound, pos, "
-                    "neu, neg, label, topics, weight) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
-                if conn.total_changes > before:
-                    stored_by_label[label] = conn.total_changes - before
+            stored_by_label = _insert_mentions(conn, scored, fetched)
             stored = sum(stored_by_label.values())
-            conn.executemany(
-                "INSERT OR IGNORE INTO mention_topics VALUES (?, ?, ?, ?, ?, ?)", topic_rows
-            )
             conn.execute(
                 "INSERT INTO poll_state (brand, channel, cursor, last_poll_at, last_ok_at, "
                 "last_error, failures, stored_total, skipped_total, mention_count, muted_total, "
@@ -229,6 +211,26 @@ class MentionStore(SpikeQueries):
             if before_commit is not None:
                 before_commit()
         return stored, stored_by_label
+
+    def import_mentions(self, scored: Sequence[Scored], now: datetime) -> int:
+        """Store imported mentions (a mention already stored is left untouched) without
+        touching any poll cursor; return how many were new."""
+        by_source: dict[tuple[str, str], list[Scored]] = {}
+        for s in scored:
+            by_source.setdefault((s.brand, s.mention.channel), []).append(s)
+        total = 0
+        with self.transaction() as conn:
+            for (brand, channel), group in by_source.items():
+                new = sum(_insert_mentions(conn, group, ts(now)).values())
+                total += new
+                conn.execute(
+                    "INSERT INTO poll_state (brand, channel, stored_total, mention_count) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (brand, channel) DO UPDATE SET "
+                    "stored_total = stored_total + excluded.stored_total, "
+                    "mention_count = mention_count + excluded.mention_count",
+                    (brand, channel, new, new),
+                )
+        return total
 
     def record_poll_error(self, brand: str, channel: str, error: str, now: datetime) -> None:
         with self.transaction() as conn:
@@ -358,13 +360,15 @@ class MentionStore(SpikeQueries):
                 "WHERE poll_state.brand = gone.brand AND poll_state.channel = gone.channel",
                 (ts(mentions_before),),
             )
+            # Topics first: the per-minute aggregates' triggers read the mention's weight.
+            topics = conn.execute(
+                "DELETE FROM mention_topics WHERE created_at < ?", (ts(mentions_before),)
+            ).rowcount
             counts = {
                 "mentions": conn.execute(
                     "DELETE FROM mentions WHERE created_at < ?", (ts(mentions_before),)
                 ).rowcount,
-                "mention_topics": conn.execute(
-                    "DELETE FROM mention_topics WHERE created_at < ?", (ts(mentions_before),)
-                ).rowcount,
+                "mention_topics": topics,
                 "outbox": conn.execute(
                     "DELETE FROM outbox WHERE status IN ('sent', 'dead') AND created_at < ?",
                     (ts(messages_before),),
@@ -381,9 +385,44 @@ class MentionStore(SpikeQueries):
         return {r["label"]: r["n"] for r in self.query(sql + " GROUP BY label", params)}
 
 
+def _insert_mentions(
+    conn: sqlite3.Connection, scored: Sequence[Scored], fetched: int
+) -> dict[str, int]:
+    """INSERT OR IGNORE the mentions and their topics; how many were new, by label."""
+    by_label: dict[str, list[tuple[Any, ...]]] = {}
+    for s in scored:
+        by_label.setdefault(s.score.label, []).append(_mention_row(s, fetched))
+    topic_rows = [
+        (
+            s.brand,
+            topic,
+            s.mention.channel,
+            s.mention.native_id,
+            ts(s.mention.created_at),
+            s.score.label,
+        )
+        for s in scored
+        for topic in s.topics
+    ]
+    stored_by_label: dict[str, int] = {}
+    for label, rows in by_label.items():
+        # rowcount, not total_changes: the aggregate triggers' writes are not new mentions.
+        new = conn.executemany(
+            "INSERT OR IGNORE INTO mentions (brand, channel, native_id, url, author, "
+            "author_reach, text, lang, rating, created_at, fetched_at, compound, pos, "
+            "neu, neg, label, topics, weight) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        ).rowcount
+        if new > 0:
+            stored_by_label[label] = new
+    conn.executemany("INSERT OR IGNORE INTO mention_topics VALUES (?, ?, ?, ?, ?, ?)", topic_rows)
+    return stored_by_label
+
+
 def _mention_row(s: Scored, fetched: int) -> tuple[Any, ...]:
-    """One mention's values in the column order of save_poll's INSERT: positional, because
-    binding 18 named parameters per row cost a backfill nearly as much as the insert itself."""
+    """One mention's values in the column order of the INSERT: positional, because binding 18
+    named parameters per row cost a backfill nearly as much as the insert itself."""
     m = s.mention
     score = s.score
     return (

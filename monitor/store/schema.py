@@ -9,6 +9,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from monitor.store.aggregates import create_aggregates
 from monitor.store.base import StoreError, immediate, reach_weight
 
 
@@ -201,6 +202,16 @@ def _add_columns(db: sqlite_utils.Database, table: str, columns: dict[str, str])
             db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
 
 
+def _v6_aggregates(db: sqlite_utils.Database) -> None:
+    # Detection and backtest read per-minute negative counts instead of rescanning mentions.
+    create_aggregates(db)
+    # Grouping: a topic or channel incident folded into its brand's incident pages no one alone.
+    if "grouped_into" not in db.table("incidents").columns_dict:
+        db.execute("ALTER TABLE incidents ADD COLUMN grouped_into INTEGER")
+    if "drivers" not in db.table("incidents").columns_dict:
+        db.execute("ALTER TABLE incidents ADD COLUMN drivers TEXT")
+
+
 # Forward migrations, applied in order; each is idempotent so a crash mid-way re-runs safely.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_core,
@@ -208,6 +219,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v3_digests,
     _v4_counts,
     _v5_operations,
+    _v6_aggregates,
 ]
 
 

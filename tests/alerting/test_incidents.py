@@ -132,3 +132,19 @@ def test_still_elevated_after_renotify_after_sends_a_reminder() -> None:
 
 def test_quiet_scope_opens_nothing() -> None:
     assert transition(None, evaluation(NOW, 140), SETTINGS, SCOPE) is None
+
+
+def test_an_acknowledged_incident_gets_no_reminder() -> None:
+    acked = replace(opened(), acked_at=NOW + MINUTES_5)
+    later = NOW + SETTINGS.renotify_after
+    change = transition(acked, evaluation(later, 140), SETTINGS, SCOPE)
+    assert change is not None
+    assert change.kind is None and change.incident.notifications == 1
+
+
+def test_an_acknowledged_incident_still_pages_when_it_turns_critical() -> None:
+    acked = replace(opened(), acked_at=NOW + MINUTES_5)
+    later = evaluation(NOW + SETTINGS.renotify_after, 400, severity="critical")
+    change = transition(acked, later, SETTINGS, SCOPE)
+    assert change is not None
+    assert change.kind == "escalated"

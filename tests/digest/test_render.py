@@ -444,3 +444,13 @@ def test_a_partly_monitored_week_says_so_in_every_medium() -> None:
     assert note in " ".join(render_text(d).split())
     assert note in " ".join(render_html(d).split())
     assert any(note in text for text in slack_texts(slack_message(d)))
+
+
+def test_the_incidents_table_says_what_each_spike_was_about() -> None:
+    opened = datetime(2026, 11, 17, 9, 0, tzinfo=UTC)
+    incident = DigestIncident(8, "Acme", "warning", opened, None, 3.2, 9, ("outage", "login <b>"))
+    d = make_digest(incidents=(incident,))
+    assert digest_view(d).incidents[0].drivers == "outage, login <b>"
+    assert "about: outage, login <b>" in render_text(d)
+    assert "about: outage, login &lt;b&gt;" in render_html(d)
+    assert "about: outage, login &lt;b&gt;" in json.dumps(slack_message(d))

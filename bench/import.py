@@ -1,0 +1,88 @@
+"""Import rate of `monitor import` against bare VADER, measured in the same run.
+
+A .jsonl file of 100k rows (the VADER tweet ground truth, prefixed with the brand, cycled) is
+imported into a fresh database by `monitor.importer.import_file` (streaming, scoring batches on
+every core, storing with the aggregates). Each round then times bare VADER's polarity_scores on
+20k of the same texts in this process (one core); rounds are interleaved, figures are medians
+of 3. Target (issue 12): import rows/s >= 0.8 x cores x bare VADER texts/s.
+Run: python bench/import.py [--rows 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from monitor.config import load_config  # noqa: E402
+from monitor.importer import import_file  # noqa: E402
+from monitor.store import Store  # noqa: E402
+
+ROUNDS = 3
+BARE_SAMPLE = 20_000
+
+
+def texts(n: int) -> list[str]:
+    rows = (ROOT / "tests/fixtures/sentiment/tweets_GroundTruth.txt").read_text().splitlines()
+    tweets = [f"Acme: {r.split(chr(9))[2]}" for r in rows]
+    return [tweets[i % len(tweets)] for i in range(n)]
+
+
+def write_jsonl(path: Path, n: int) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for i, text in enumerate(texts(n)):
+            row = {"native_id": str(i), "created_at": 1_763_000_000 + i, "text": text}
+            out.write(json.dumps(row) + "\n")
+
+
+def bare_rate() -> float:
+    analyzer = SentimentIntensityAnalyzer()
+    sample = texts(BARE_SAMPLE)
+    began = time.perf_counter()
+    for text in sample:
+        analyzer.polarity_scores(text)
+    return len(sample) / (time.perf_counter() - began)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=100_000)
+    args = parser.parse_args()
+    cores = os.cpu_count() or 1
+    ours, bare = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "mentions.jsonl"
+        write_jsonl(data, args.rows)
+        for r in range(ROUNDS):
+            config_path = Path(tmp) / f"monitor{r}.yaml"
+            config_path.write_text(
+                f"database: {tmp}/import{r}.db\nbrands:\n  - name: Acme\n    terms: [acme]\n"
+            )
+            config = load_config(config_path)
+            with Store(config.database) as store:
+                report = import_file(config, store, data, brand="Acme")
+            assert report.stored == args.rows, report.summary()
+            ours.append(report.rows / report.seconds)
+            bare.append(bare_rate())
+    rate, base = statistics.median(ours), statistics.median(bare)
+    print(f"import: {rate:.0f} rows/s ({args.rows} rows, {cores} cores, median of {ROUNDS})")
+    print(f"bare VADER: {base:.0f} texts/s on one core; x {cores} cores = {base * cores:.0f}")
+    ratio = rate / (base * cores)
+    print(
+        f"ratio import / (cores x bare VADER): {ratio:.2f} (target >= 0.8: "
+        f"{'met' if ratio >= 0.8 else 'NOT met'})"
+    )
+
+
+if __name__ == "__main__":
+    main()

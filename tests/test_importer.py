@@ -1,0 +1,151 @@
+"""`monitor import`: good and bad rows with line numbers, CSV and JSONL, idempotent re-import,
+real VADER scores, the pool path, and the aggregates detection reads."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from monitor.cli import main
+from monitor.config import Config, load_config
+from monitor.importer import ImportFileError, import_file, parse_time
+from monitor.store import Store
+
+CONFIG = (
+    "brands:\n  - name: Acme\n    terms: [acme]\n    topics: {outage: [down, outage]}\n"
+    "  - name: Zed\n    terms: [zed]\n"
+)
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def config(write_config: Callable[[str], Path]) -> Config:
+    return load_config(write_config(CONFIG))
+
+
+def jsonl(path: Path, rows: list[dict[str, object] | str]) -> Path:
+    path.write_text(
+        "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows),
+        encoding="utf-8",
+    )
+    return path
+
+
+GOOD = [
+    {"native_id": "1", "created_at": "2026-11-01T12:00:00Z", "text": "Acme is down, awful outage"},
+    {"native_id": "2", "created_at": T0.timestamp() + 60, "text": "Acme support was lovely"},
+    {
+        "native_id": "3",
+        "created_at": "2026-11-01T13:02:00+01:00",
+        "text": "zed works",
+        "brand": "Zed",
+        "channel": "reddit",
+        "author": "bob",
+        "url": "https://e.example/3",
+        "reach": 120,
+    },
+]
+
+
+def test_good_rows_are_scored_and_stored_and_bad_ones_reported_by_line(
+    config: Config, tmp_path: Path
+) -> None:
+    path = jsonl(
+        tmp_path / "m.jsonl",
+        [
+            GOOD[0],
+            "{not json",
+            GOOD[1],
+            {"native_id": "4", "text": "no time"},
+            {"native_id": "5", "created_at": "yesterday-ish", "text": "acme"},
+            {"native_id": "6", "created_at": 1, "text": "acme", "brand": "Nope"},
+            GOOD[2],
+        ],
+    )
+    with Store(config.database) as store:
+        report = import_file(config, store, path, brand="Acme")
+        mentions = {m.native_id: m for m in store.mentions()}
+    assert (report.rows, report.stored, report.bad) == (7, 3, 4)
+    assert [line for line, _ in report.errors] == [2, 4, 5, 6]
+    assert "created_at is missing" in report.errors[1][1]
+    assert "neither ISO 8601 nor epoch" in report.errors[2][1]
+    assert mentions["1"].label == "negative" and mentions["1"].channel == "import"
+    assert mentions["1"].topics == ("outage",)
+    assert mentions["2"].label == "positive"
+    assert mentions["3"].brand == "Zed" and mentions["3"].channel == "reddit"
+    assert mentions["3"].created_at == T0 + timedelta(minutes=2)
+    assert "line 2: not JSON" in report.summary()
+
+
+def test_reimporting_the_same_file_stores_nothing_new(config: Config, tmp_path: Path) -> None:
+    path = jsonl(tmp_path / "m.jsonl", GOOD)
+    with Store(config.database) as store:
+        import_file(config, store, path, brand="Acme")
+        again = import_file(config, store, path, brand="Acme")
+        assert len(store.mentions()) == 3
+        assert {s.channel: s.mentions for s in store.poll_states()} == {"import": 2, "reddit": 1}
+    assert (again.stored, again.duplicates) == (0, 3)
+
+
+def test_a_csv_with_quoted_newlines_reports_the_right_lines(config: Config, tmp_path: Path) -> None:
+    path = tmp_path / "m.csv"
+    path.write_text(
+        "native_id,created_at,text,brand\n"
+        '1,2026-11-01T12:00:00Z,"Acme is down,\nagain",Acme\n'
+        "2,,Acme no time,Acme\n"
+        "3,1762000000,zed is fine,Zed\n",
+        encoding="utf-8",
+    )
+    with Store(config.database) as store:
+        report = import_file(config, store, path)
+        assert len(store.mentions()) == 2
+    assert report.errors == [(4, "created_at is missing")]
+
+
+def test_imported_negatives_reach_the_aggregates_detection_reads(
+    config: Config, tmp_path: Path
+) -> None:
+    path = jsonl(tmp_path / "m.jsonl", GOOD)
+    with Store(config.database) as store:
+        import_file(config, store, path, brand="Acme")
+        times, values = store.negative_minutes("Acme", "topic", "outage", T0, T0 + timedelta(1))
+    assert (times, values) == ([T0], [1.0])
+
+
+def test_batches_scored_in_the_process_pool_match_in_process_scores(
+    config: Config, tmp_path: Path
+) -> None:
+    rows = [
+        {"native_id": str(i), "created_at": T0.timestamp() + i, "text": text}
+        for i, text in enumerate(["acme is terrible", "acme is great", "acme exists"] * 4)
+    ]
+    path = jsonl(tmp_path / "m.jsonl", list(rows))
+    with Store(tmp_path / "a.db") as single, Store(tmp_path / "b.db") as pooled:
+        import_file(config, single, path, brand="Acme", workers=1)
+        import_file(config, pooled, path, brand="Acme", batch=5, workers=2, pool_threshold=1)
+        assert [m.compound for m in single.mentions()] == [m.compound for m in pooled.mentions()]
+
+
+def test_unknown_format_is_refused(config: Config, tmp_path: Path) -> None:
+    path = tmp_path / "m.xml"
+    path.write_text("<x/>", encoding="utf-8")
+    with Store(config.database) as store, pytest.raises(ImportFileError, match=r"jsonl or \.csv"):
+        import_file(config, store, path)
+
+
+def test_epoch_seconds_and_offsets_are_read_as_utc() -> None:
+    assert parse_time("1762000000") == datetime.fromtimestamp(1762000000, UTC)
+    assert parse_time("2026-11-01T13:00:00+01:00") == T0
+
+
+def test_the_command_prints_a_summary(write_config: Callable[[str], Path], tmp_path: Path) -> None:
+    path = write_config(CONFIG)
+    data = jsonl(tmp_path / "m.jsonl", [*GOOD, "oops"])
+    result = CliRunner().invoke(main, ["-c", str(path), "import", str(data), "--brand", "Acme"])
+    assert result.exit_code == 0, result.output
+    assert "stored 3 new" in result.output and "line 4: not JSON" in result.output
