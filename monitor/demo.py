@@ -19,14 +19,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import parse_qs, urlsplit
-from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from monitor.config import Config, load_config
 from monitor.daemon import Daemon
 from monitor.demo_script import BRAND, ScriptedMention, hit, scripted_week
-from monitor.digest import week_of
+from monitor.digest import default_week
 from monitor.models import Clock, utcnow
 from monitor.notify.preview import preview_digest
 from monitor.report import incidents_table
@@ -133,7 +132,7 @@ brands:
       pricing: [price, bill, refund, compensation, contract]
     spike: {{window: 60m, baseline_days: 7, min_count: 5, scopes: [topic]}}
 channels:
-  hackernews: {{base_url: "{api_url}", every: 2s, backfill: 9d, hits_per_page: 200}}
+  hackernews: {{base_url: "{api_url}", every: 2s, backfill: 16d, hits_per_page: 200}}
 teams:
   customer-care: {{console: {{}}, timezone: Europe/London, digest: {{enabled: false}}}}
 routes:
@@ -165,7 +164,7 @@ def run_demo(
         with AlgoliaServer(history + burst, start) as server:
             config = write_demo_config(workdir, server.url)
             echo(
-                f"Serving a week of {BRAND} mentions ({len(history)}) on {server.url} in the Hacker "
+                f"Serving two weeks of {BRAND} mentions ({len(history)}) on {server.url} in the Hacker "
                 f"News Algolia format;\n{len(burst)} angry ones will appear over the next "
                 f"{burst[-1].offset.total_seconds():.0f}s. Running the daemon (poll every 2s, "
                 "detect every 2s)...\n"
@@ -183,10 +182,19 @@ def run_demo(
                     scheduler.shutdown(wait=True)
                     daemon.poller.close()
                 summarize(store, echo, time.monotonic() - began, delivered)
-                preview = write_digest_preview(config, store, preview_dir)
-                echo(
-                    f"\nWeekly digest preview for the customer-care team: {preview / 'digest.html'}"
-                )
+                # Without --keep the preview goes with the work folder: nothing is left behind.
+                directory = preview_dir or workdir / "digest"
+                week = write_digest_preview(config, store, directory)
+                if keep or preview_dir:
+                    echo(
+                        f"\nWeekly digest of the last complete week ({week}) for the "
+                        f"customer-care team: {directory / 'digest.html'}"
+                    )
+                else:
+                    echo(
+                        f"\nWeekly digest of the last complete week ({week}) built; run "
+                        "`monitor demo --keep` to keep its HTML preview."
+                    )
     finally:
         if keep:
             echo(f"Database kept: {workdir / 'demo.db'}")
@@ -198,14 +206,13 @@ def run_demo(
     return 0 if delivered else 1
 
 
-def write_digest_preview(config: Config, store: Store, directory: Path | None = None) -> Path:
-    """The team's digest for this week so far, into a directory the demo does not delete."""
+def write_digest_preview(config: Config, store: Store, directory: Path) -> str:
+    """The team's digest of the last complete week of the scripted history; returns the week."""
     team = "customer-care"
     now = datetime.now(UTC)
-    directory = directory or Path(tempfile.mkdtemp(prefix="monitor-demo-digest-"))
-    week = week_of(now, ZoneInfo(config.teams[team].timezone))
+    week = default_week(config, team, now)
     preview_digest(config, store, team, week, directory, now=now)
-    return directory
+    return week
 
 
 def _wait_for_alert(store: Store, settle: float, deadline: float) -> bool:

@@ -102,7 +102,10 @@ class ScriptedMention:
 
 
 def scripted_week(seed: int = 7) -> tuple[list[ScriptedMention], list[ScriptedMention]]:
-    """(history, burst): ~8 days of ordinary talk, then angry mentions revealed live.
+    """(history, burst): ~15 days of ordinary talk, then angry mentions revealed live.
+
+    Fifteen days hold the last complete ISO week whatever today's weekday, so the demo's digest
+    shows a whole week, not the few days of the current one.
 
     Burst offsets are small positive numbers of seconds: the demo server only serves a burst
     mention once its moment has come, so the daemon discovers the spike while it runs.
@@ -110,7 +113,7 @@ def scripted_week(seed: int = 7) -> tuple[list[ScriptedMention], list[ScriptedMe
     rng = random.Random(seed)
     history = []
     oid = 40_000_000
-    hours = 8 * 24
+    hours = 15 * 24
     for hour in range(hours, 1, -1):
         # Busier in the day, quieter at night: 0-3 mentions an hour.
         for _ in range(rng.choice([0, 0, 1, 1, 1, 2, 2, 3])):
