@@ -44,28 +44,30 @@ ORDINARY = [
 ]
 
 ANGRY = [
+    # Outage complaints first: the outage topic crosses its level in the same pass as the brand,
+    # so the demo's alert shows the breakdown.
     "Brightwave is down AGAIN. No internet for the whole street and the status page says all good. Useless.",
     "Third Brightwave outage this month. I work from home, this is costing me money. Absolutely furious.",
     "Been on hold with Brightwave for 50 minutes during an outage. Terrible, just terrible service.",
     "Brightwave completely dead in Bristol. No warning, no updates, nothing. Awful.",
     "Brightwave outage has killed my meeting with a client. Embarrassing and unacceptable.",
-    "Brightwave support chat just disconnected me twice. Worst ISP I have ever had.",
     "No internet since 10am thanks to Brightwave. Not a single update. Pathetic.",
-    "Brightwave, your network is broken and your support line just hangs up. Disgraceful.",
-    "Paying Brightwave for gigabit and getting nothing at all today. I want a refund.",
     "Brightwave down, phone line down, app crashes when I try to report it. Hopeless.",
     "Cancelling Brightwave the moment this outage ends. Sick of the excuses.",
     "Brightwave's outage map is wrong, whole neighbourhood offline. Angry doesn't cover it.",
-    "Another Brightwave failure. The kids can't do homework, I can't work. Fed up.",
-    "Brightwave told me there is no fault. There is clearly a fault. Infuriating.",
     "Brightwave has been down for an hour and their twitter is silent. Shameful.",
     "Worst week ever with Brightwave: slow, then down, now support won't answer.",
     "Brightwave engineers 'investigating' for an hour. My business is offline. Disaster.",
     "Brightwave, stop telling me to restart the router. Your whole network is down!",
-    "Absolutely livid with Brightwave right now, lost a whole afternoon of work.",
     "Brightwave outage again and the compensation they offered last time was an insult.",
-    "Brightwave broke the internet for half of Manchester. Terrible communication.",
     "I regret switching to Brightwave. Down again, no ETA, no apology.",
+    "Brightwave support chat just disconnected me twice. Worst ISP I have ever had.",
+    "Brightwave, your network is broken and your support line just hangs up. Disgraceful.",
+    "Paying Brightwave for gigabit and getting nothing at all today. I want a refund.",
+    "Another Brightwave failure. The kids can't do homework, I can't work. Fed up.",
+    "Brightwave told me there is no fault. There is clearly a fault. Infuriating.",
+    "Absolutely livid with Brightwave right now, lost a whole afternoon of work.",
+    "Brightwave broke the internet for half of Manchester. Terrible communication.",
 ]
 
 AUTHORS = [

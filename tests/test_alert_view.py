@@ -125,3 +125,21 @@ def test_reach_weighted_counts_keep_one_decimal() -> None:
 
 def test_zero_width_characters_are_stripped() -> None:
     assert clean("a\u200b*b*\u200dc\ufeffd", 100) == "a*b*cd"
+
+
+def test_drivers_breakdown_and_duplicate_counts_are_shown() -> None:
+    alert = make_alert(
+        drivers=("outage", "login broken"),
+        breakdown=(("outage topic", 12.0), ("hackernews", 9.0)),
+        top_mentions=(dataclasses.replace(mention(), duplicates=3),),
+    )
+    v = view(alert)
+    facts = dict(v.facts)
+    assert facts["Drivers"] == "outage, login broken"
+    assert facts["Breakdown"] == "outage topic ×12, hackernews ×9"
+    assert v.evidence[0].text.endswith("(×3)")
+
+
+def test_growth_of_an_open_incident_is_worded_as_an_update() -> None:
+    v = view(make_alert(kind="updated"))
+    assert v.title.startswith("Growing: negative spike")

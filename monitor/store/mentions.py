@@ -52,49 +52,6 @@ def _scoped(kind: str, condition: str) -> str:
 class SpikeQueries(Connection):
     """Read-only queries the detector needs, per (brand, scope). Mixed into Store."""
 
-    def negative_sum(
-        self, brand: str, kind: str, value: str, start: datetime, end: datetime, weighted: bool
-    ) -> float:
-        """Negative mentions (or their reach weights) created in [start, end)."""
-        what = "m.weight" if weighted else "1"
-        sql = f"SELECT coalesce(sum({what}), 0) AS n " + _scoped(
-            kind, "@created_at >= :start AND @created_at < :end"
-        )
-        params = {"brand": brand, "value": value, "start": ts(start), "end": ts(end)}
-        return float(self.query(sql, params)[0]["n"])
-
-    def negative_sums_by_day(
-        self,
-        brand: str,
-        kind: str,
-        value: str,
-        now: datetime,
-        window_s: int,
-        days: int,
-        weighted: bool,
-    ) -> dict[int, float]:
-        """{k: sum} for the same window of the day k days ago (k = 1..days); absent = 0."""
-        what = "m.weight" if weighted else "1"
-        sql = (
-            f"SELECT (:now - @created_at) / 86400 AS k, sum({what}) AS n "
-            + _scoped(
-                kind,
-                "@created_at > :oldest AND @created_at <= :newest "
-                "AND (:now - @created_at) % 86400 < :window",
-            )
-            + " GROUP BY k"
-        ).replace("@", "t." if kind == "topic" else "m.")
-        now_s = ts(now)
-        params = {
-            "brand": brand,
-            "value": value,
-            "now": now_s,
-            "window": window_s,
-            "oldest": now_s - days * 86400 - window_s,
-            "newest": now_s - 86400,
-        }
-        return {int(r["k"]): float(r["n"]) for r in self.query(sql, params) if 1 <= r["k"] <= days}
-
     def first_mention_at(self, brand: str) -> datetime | None:
         rows = self.query("SELECT min(created_at) AS t FROM mentions WHERE brand = ?", (brand,))
         return from_ts(rows[0]["t"])
