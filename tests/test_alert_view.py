@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -131,7 +132,7 @@ def test_drivers_breakdown_and_duplicate_counts_are_shown() -> None:
     alert = make_alert(
         drivers=("outage", "login broken"),
         breakdown=(("outage topic", 12.0), ("hackernews", 9.0)),
-        top_mentions=(dataclasses.replace(mention(), duplicates=3),),
+        top_mentions=(dataclasses.replace(alert_mention(), duplicates=3),),
     )
     v = view(alert)
     facts = dict(v.facts)
