@@ -12,36 +12,18 @@ from datetime import timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from monitor.alerting.detector import DetectorSettings
 from monitor.validate import Secret
 
 _SCHEDULE = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun) ([01]\d|2[0-3]):([0-5]\d)$")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SpikeSettings:
+class SpikeSettings(DetectorSettings):
     """A brand's detector settings; monitor/alerting/README.md gives the evidence for each default."""
 
-    window: timedelta = timedelta(minutes=60)
-    baseline_days: int = 28
-    min_count: int = 5
-    p: float = 5e-5
+    # The detector's own settings and their checks are inherited; a brand adds these.
     weight: Literal["count", "reach"] = "count"
-    min_lift: float = 0.5
-    lift_scale: float = 4.0
-    min_expected: float = 1.0
-    min_dispersion: float = 0.02
-    level_span: timedelta = timedelta(hours=6)
-    level_weight: float = 0.5
-    level_clamp: float = 2.0
-    min_samples: int = 3
-    min_history: timedelta = timedelta(hours=12)
-    novelty_quantile: float = 0.98
-    novelty_span: timedelta = timedelta(days=7)
-    resolve_fraction: float = 0.5
-    resolve_after: timedelta = timedelta(hours=12)
-    renotify_after: timedelta = timedelta(hours=12)
-    critical_excess: float = 4.0
-    update_growth: float = 1.5
     # Extra scopes besides the whole brand: one per topic and/or one per channel.
     scopes: tuple[Literal["topic", "channel"], ...] = ()
     # Keys of the earlier detector, each with what replaces it (read by validate.build).
@@ -52,18 +34,6 @@ class SpikeSettings:
         "floor_rate": "use min_expected (the least a window is expected to hold)",
         "mode": "remove it: the baseline is always seasonal and scaled by the recent level (level_span, level_weight)",
     }
-
-    def __post_init__(self) -> None:
-        if not 0 < self.p < 1:
-            raise ValueError("spike.p must be between 0 and 1 (for example 5e-5)")
-        if self.baseline_days < 1 or self.min_count < 1 or self.min_samples < 1:
-            raise ValueError(
-                "spike.baseline_days, spike.min_count and spike.min_samples must be at least 1"
-            )
-        if not 0 <= self.resolve_fraction < 1:
-            raise ValueError("spike.resolve_fraction must be in [0, 1)")
-        if self.critical_excess < 1 or self.level_clamp < 1:
-            raise ValueError("spike.critical_excess and spike.level_clamp must be at least 1")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,7 +8,6 @@ and pass), never from rescanning mentions.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
@@ -31,11 +30,11 @@ DRIVERS = 5
 BASELINE_TEXTS = 2000
 # Near-duplicates are collapsed among at most this many of the window's most negative mentions.
 EVIDENCE_POOL = 500
-_DETECTOR_FIELDS = tuple(f.name for f in dataclasses.fields(DetectorSettings))
 
 
 def detector_settings(spike: SpikeSettings) -> DetectorSettings:
-    return DetectorSettings(**{name: getattr(spike, name) for name in _DETECTOR_FIELDS})
+    """A brand's spike settings are the detector's settings plus what the brand wraps round them."""
+    return spike
 
 
 def scopes_of(brand: BrandConfig) -> list[Scope]:
