@@ -17,17 +17,14 @@ from typing import Any
 
 from monitor.channels.base import (
     BaseChannel,
-    BudgetExhausted,
     ChannelError,
     Haul,
-    RateLimited,
-    parse_json,
     parse_safely,
     parse_time,
-    redact_url,
     time_or_none,
 )
 from monitor.channels.settings.appstore import MAX_PAGES, Settings
+from monitor.http import BudgetExhausted, RateLimited, parse_json, redact_url
 from monitor.models import FetchResult, Mention, Query
 from monitor.text import cap_text, html_to_text
 

@@ -18,20 +18,16 @@ from typing import Any
 import httpx
 
 from monitor.channels.base import (
-    AuthError,
     BaseChannel,
     ChannelError,
     Haul,
-    HttpClient,
-    RateLimited,
-    json_or_none,
-    parse_json,
     parse_safely,
     round_robin,
     search_terms,
     time_or_none,
 )
 from monitor.channels.settings.bluesky import Settings
+from monitor.http import AuthError, HttpClient, RateLimited, json_or_none, parse_json
 from monitor.models import FetchResult, Mention, Query
 from monitor.text import cap_text
 

@@ -19,7 +19,6 @@ from typing import Any
 
 from monitor.channels.base import (
     BaseChannel,
-    BudgetExhausted,
     ChannelError,
     Haul,
     parse_safely,
@@ -27,6 +26,7 @@ from monitor.channels.base import (
     time_or_none,
 )
 from monitor.channels.settings.hackernews import Settings
+from monitor.http import BudgetExhausted
 from monitor.models import FetchResult, Mention, Query
 from monitor.text import html_to_text
 

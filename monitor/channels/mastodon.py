@@ -20,21 +20,17 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from monitor.channels.base import (
-    AuthError,
     BaseChannel,
-    BudgetExhausted,
     ChannelError,
     Haul,
-    HttpClient,
-    RateLimited,
     feed_failures,
-    parse_json,
     parse_safely,
     parse_time,
     search_terms,
     time_or_none,
 )
 from monitor.channels.settings.mastodon import Settings, instance_root
+from monitor.http import AuthError, BudgetExhausted, HttpClient, RateLimited, parse_json
 from monitor.models import FetchResult, Mention, Query
 from monitor.text import cap_text, html_to_text
 from monitor.validate import Secret

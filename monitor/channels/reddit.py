@@ -19,21 +19,16 @@ from typing import Any, Literal
 import httpx
 
 from monitor.channels.base import (
-    AuthError,
     BaseChannel,
     ChannelError,
     Haul,
-    HttpClient,
-    RateLimited,
-    json_or_none,
-    parse_json,
     parse_safely,
-    redact_url,
     round_robin,
     search_terms,
     time_or_none,
 )
 from monitor.channels.settings.reddit import WEB_ROOT, Settings
+from monitor.http import AuthError, HttpClient, RateLimited, json_or_none, parse_json, redact_url
 from monitor.models import FetchResult, Mention, Query
 from monitor.text import cap_text, html_to_text
 

@@ -17,16 +17,9 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import feedparser
 
-from monitor.channels.base import (
-    BaseChannel,
-    BudgetExhausted,
-    ChannelError,
-    Haul,
-    feed_failures,
-    parse_safely,
-    redact_url,
-)
+from monitor.channels.base import BaseChannel, ChannelError, Haul, feed_failures, parse_safely
 from monitor.channels.settings.rss import Settings
+from monitor.http import BudgetExhausted, redact_url
 from monitor.models import FetchResult, Mention, Query
 from monitor.text import html_to_text
 

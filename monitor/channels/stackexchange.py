@@ -16,19 +16,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.channels.base import (
-    AuthError,
     BaseChannel,
-    BudgetExhausted,
     ChannelError,
     Haul,
-    HttpClient,
-    RateLimited,
     feed_failures,
-    parse_json,
     parse_safely,
     time_or_none,
 )
 from monitor.channels.settings.stackexchange import Settings
+from monitor.http import AuthError, BudgetExhausted, HttpClient, RateLimited, parse_json
 from monitor.models import FetchResult, Mention, Query
 from monitor.text import cap_text, html_to_text
 

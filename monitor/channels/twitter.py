@@ -18,19 +18,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitor.channels.base import (
-    AuthError,
     BaseChannel,
-    BudgetExhausted,
     ChannelError,
     Haul,
-    RateLimited,
-    parse_json,
     parse_safely,
     parse_time,
     quoted_terms,
-    retry_after_seconds,
 )
 from monitor.channels.settings.twitter import Settings
+from monitor.http import AuthError, BudgetExhausted, RateLimited, parse_json, retry_after_seconds
 from monitor.models import FetchResult, Mention, Query
 from monitor.text import html_to_text, one_line
 

@@ -22,19 +22,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from monitor.channels.base import (
-    AuthError,
     BaseChannel,
-    BudgetExhausted,
     ChannelError,
     Haul,
-    RateLimited,
-    parse_json,
     parse_safely,
     parse_time,
     quoted_terms,
     time_or_none,
 )
 from monitor.channels.settings.youtube import SEARCH_COST, Settings
+from monitor.http import AuthError, BudgetExhausted, RateLimited, parse_json
 from monitor.models import FetchResult, Mention, Query
 from monitor.text import html_to_text
 from monitor.validate import Secret
