@@ -222,10 +222,8 @@ def parse_item(item: Any, site: str) -> Mention | None:
     if not isinstance(item, dict):
         return None
     question_id, link = item.get("question_id"), item.get("link")
-    if not isinstance(question_id, int) or not isinstance(link, str):
-        return None
     created_at = time_or_none(item.get("creation_date"))
-    if created_at is None:
+    if not isinstance(question_id, int) or not isinstance(link, str) or created_at is None:
         return None
     title, body = item.get("title"), item.get("body")
     parts = [html_to_text(v) if isinstance(v, str) else "" for v in (title, body)]

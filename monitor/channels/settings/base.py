@@ -27,3 +27,9 @@ class ChannelSettings(HttpSettings):
     @property
     def api_root(self) -> str:
         return (self.base_url or self.default_base_url).rstrip("/")
+
+
+def require_secret(value: object, name: str, what: str, variable: str) -> None:
+    """A credential a channel cannot work without: empty is an error saying how to set it."""
+    if not value:
+        raise ValueError(f'{name} is empty; set it to {what}, written as "${{{variable}}}"')

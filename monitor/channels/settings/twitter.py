@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from monitor.channels.settings.base import ChannelSettings
+from monitor.channels.settings.base import ChannelSettings, require_secret
 from monitor.validate import Secret
 
 
@@ -20,10 +20,8 @@ class Settings(ChannelSettings):
 
     def __post_init__(self) -> None:
         ChannelSettings.__post_init__(self)
-        if not self.bearer_token:
-            raise ValueError(
-                "bearer_token is empty; set it to your X app's Bearer Token, written as "
-                '"${X_BEARER_TOKEN}"'
-            )
+        require_secret(
+            self.bearer_token, "bearer_token", "your X app's Bearer Token", "X_BEARER_TOKEN"
+        )
         if not 10 <= self.max_results <= 100:
             raise ValueError("max_results must be between 10 and 100")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import ClassVar
 
-from monitor.channels.settings.base import ChannelSettings
+from monitor.channels.settings.base import ChannelSettings, require_secret
 from monitor.validate import Secret
 
 SEARCH_COST = 100
@@ -25,11 +25,7 @@ class Settings(ChannelSettings):
 
     def __post_init__(self) -> None:
         ChannelSettings.__post_init__(self)
-        if not self.api_key:
-            raise ValueError(
-                "api_key is empty; set it to a YouTube Data API v3 key, written as "
-                '"${YOUTUBE_API_KEY}"'
-            )
+        require_secret(self.api_key, "api_key", "a YouTube Data API v3 key", "YOUTUBE_API_KEY")
         if self.daily_quota_units < SEARCH_COST:
             raise ValueError(
                 f"daily_quota_units must be at least {SEARCH_COST}: one search costs {SEARCH_COST}"
