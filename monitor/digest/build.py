@@ -11,6 +11,7 @@ import re
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from monitor.alerting.drivers import collapse_duplicates
 from monitor.config import Config, DigestSettings
 from monitor.models import (
     Digest,
@@ -27,6 +28,9 @@ from monitor.store import DigestScope, Store
 
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 EMPTY = Sentiment(0, 0, 0, 0, None)
+STANDOUTS = 5
+# Ranked standouts read to find five distinct texts when some are reposts of one another.
+STANDOUT_POOL = 40
 
 
 def team_scope(config: Config, team: str) -> DigestScope:
@@ -151,12 +155,8 @@ def build_digest(config: Config, store: Store, team: str, week: str, *, now: dat
             DigestTopic(t, topics_now[t], topics_before.get(t, EMPTY))
             for t in sorted(topics_now, key=lambda t: (-topics_now[t].mentions, t))
         ),
-        most_negative=tuple(
-            _mention(m) for m in store.digest_standouts(scope, start, end, negative=True)
-        ),
-        most_positive=tuple(
-            _mention(m) for m in store.digest_standouts(scope, start, end, negative=False)
-        ),
+        most_negative=_standouts(store, scope, start, end, negative=True),
+        most_positive=_standouts(store, scope, start, end, negative=False),
         incidents=tuple(
             DigestIncident(
                 i.id,
@@ -181,3 +181,12 @@ def build_digest(config: Config, store: Store, team: str, week: str, *, now: dat
 def default_week(config: Config, team: str, now: datetime) -> str:
     """The last complete week in the team's timezone."""
     return previous_week(now, ZoneInfo(config.teams[team].timezone))
+
+
+def _standouts(
+    store: Store, scope: DigestScope, start: datetime, end: datetime, *, negative: bool
+) -> tuple[DigestMention, ...]:
+    """The week's five standout mentions, a text reposted or copied by many standing once."""
+    ranked = store.digest_standouts(scope, start, end, negative=negative, limit=STANDOUT_POOL)
+    distinct = collapse_duplicates(ranked, text=lambda m: m.text)
+    return tuple(_mention(m) for m, _ in distinct[:STANDOUTS])

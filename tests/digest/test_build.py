@@ -68,13 +68,15 @@ def add(
     topics: tuple[str, ...] = (),
     author: str = "ann",
     reach: float | None = None,
+    text: str | None = None,
 ) -> None:
+    native_id = str(next(ids))
     m = Mention(
         channel,
-        str(next(ids)),
+        native_id,
         f"https://e.example/{next(ids)}",
         author,
-        f"{brand} text",
+        text or f"{brand} text number {native_id}",
         when,
         reach,
     )
@@ -326,3 +328,14 @@ def test_the_preview_of_a_partly_covered_week_says_so(
     assert result.stdout.startswith("note: Partial week: monitoring of Acme on hackernews, ")
     digest = build_digest(config, store, "cx", "2026-W47", now=W47 + timedelta(days=8))
     assert digest.coverage_note is not None and "2026-W47 began" in digest.coverage_note
+
+
+def test_a_text_reposted_by_many_stands_once_among_the_most_negative(
+    config: Config, store: Store
+) -> None:
+    at = W47 + timedelta(hours=12)
+    for author in ("a1", "a2", "a3"):
+        add(store, at, "negative", -0.9, author=author, text="Acme lost my parcel, again!")
+    add(store, at, "negative", -0.5, author="b", text="Acme support never answered my email")
+    d = build_digest(config, store, "cx", "2026-W47", now=W47 + timedelta(days=8))
+    assert [m.author for m in d.most_negative] == ["a1", "b"]
