@@ -33,7 +33,7 @@ from monitor.outbox import (
 from monitor.poller import BrandPipeline
 from monitor.spikes import Detector
 from monitor.store import Store
-from tests.helpers import FixedClock, fixture_path
+from tests.helpers import FixedClock, fixture_path, make_alert
 
 NOW = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
 
@@ -328,22 +328,9 @@ class Webhook:
 
 
 def sample_alert(team: str, n: int) -> Alert:
-    return Alert(
-        kind="opened",
-        incident_id=n,
-        idempotency_key="",
-        brand="Apex",
-        scope_kind="brand",
-        scope_value="Apex",
-        severity="warning",
-        count=6,
-        expected=1.0,
-        ratio=6.0,
-        window=timedelta(hours=1),
-        started_at=NOW,
-        peak_ratio=6.0,
-        top_mentions=(AlertMention("buyer", "hackernews", f"{team} message {n}", "", -0.6, NOW),),
-    )
+    """An alert whose one piece of evidence names its team and number, to follow its order."""
+    mention = AlertMention("buyer", "hackernews", f"{team} message {n}", "", -0.6, NOW)
+    return make_alert(incident_id=n, idempotency_key="", top_mentions=(mention,))
 
 
 def test_a_hanging_receiver_delays_no_other_team_and_each_lane_keeps_its_order(
