@@ -19,6 +19,7 @@ from monitor.cli_base import (
     pass_ctx,
     pick_name,
 )
+from monitor.cli_db import COMMANDS as DB_COMMANDS
 from monitor.cli_ops import COMMANDS as OPS_COMMANDS
 
 # Everything else is imported inside the command that needs it, to keep start-up fast: `--help`
@@ -417,7 +418,7 @@ def backtest(
             raise click.UsageError(str(exc)) from None
 
 
-for _ops_command in OPS_COMMANDS:
+for _ops_command in [*OPS_COMMANDS, *DB_COMMANDS]:
     main.add_command(_ops_command)
 
 

@@ -21,6 +21,7 @@ from monitor.store.mentions import MentionStore, PollState
 from monitor.store.operations import Heartbeat, OperationsStore
 from monitor.store.outbox import OutboxStore
 from monitor.store.schema import MIGRATIONS, migrate, schema_version
+from monitor.store.transfer import TransferQueries
 
 __all__ = [
     "MIGRATIONS",
@@ -36,7 +37,13 @@ __all__ = [
 
 
 class Store(
-    MentionStore, IncidentStore, OutboxStore, DigestQueries, OperationsStore, AggregateQueries
+    MentionStore,
+    IncidentStore,
+    OutboxStore,
+    DigestQueries,
+    OperationsStore,
+    AggregateQueries,
+    TransferQueries,
 ):
     """A SQLite file shared by the daemon's jobs. Writes go through `transaction()`."""
 
