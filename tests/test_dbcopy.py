@@ -1,4 +1,6 @@
-"""`monitor db copy`: every table arrives, counts are checked, a stopped copy resumes."""
+"""`monitor db copy`: every table arrives, counts are checked, a stopped copy resumes. The
+destination is each backend in turn (`database`), the source an SQLite file as when moving an
+installation to PostgreSQL."""
 
 from __future__ import annotations
 
@@ -55,8 +57,8 @@ def _minutes(store: Store) -> list[float]:
     return store.negative_minutes("Acme", "topic", "outage", NOW - timedelta(days=1), NOW)[1]
 
 
-def test_copy_moves_every_table_and_rebuilds_the_aggregates(tmp_path: Path) -> None:
-    with _installation(tmp_path / "a.db") as src, Store(tmp_path / "b.db") as dst:
+def test_copy_moves_every_table_and_rebuilds_the_aggregates(tmp_path: Path, database: str) -> None:
+    with _installation(tmp_path / "a.db") as src, Store(database) as dst:
         report = copy_database(src, dst, "a.db", batch=7)
         assert report.copied == {
             "mentions": 25, "mention_topics": 25, "poll_state": 1, "incidents": 1,
@@ -70,14 +72,14 @@ def test_copy_moves_every_table_and_rebuilds_the_aggregates(tmp_path: Path) -> N
         assert dst.poll_states()[0].mentions == 25
 
 
-def test_new_rows_after_a_copy_get_ids_past_the_copied_ones(tmp_path: Path) -> None:
-    with _installation(tmp_path / "a.db") as src, Store(tmp_path / "b.db") as dst:
+def test_new_rows_after_a_copy_get_ids_past_the_copied_ones(tmp_path: Path, database: str) -> None:
+    with _installation(tmp_path / "a.db") as src, Store(database) as dst:
         copy_database(src, dst, "a.db")
         second = dst.insert_incident(replace(_incident(), scope_kind="topic"))
         assert second > src.incidents()[0].id
 
 
-def test_a_stopped_copy_resumes_after_its_last_batch_without_duplicates(tmp_path: Path) -> None:
+def test_a_stopped_copy_resumes_after_its_last_batch_without_duplicates(tmp_path: Path, database: str) -> None:
     class Stop(Exception):
         pass
 
@@ -85,7 +87,7 @@ def test_a_stopped_copy_resumes_after_its_last_batch_without_duplicates(tmp_path
         if table == "mentions" and done >= 10:
             raise Stop
 
-    with _installation(tmp_path / "a.db") as src, Store(tmp_path / "b.db") as dst:
+    with _installation(tmp_path / "a.db") as src, Store(database) as dst:
         with pytest.raises(Stop):
             copy_database(src, dst, "a.db", batch=5, progress=stop_after_two_batches)
         assert dst.label_counts() == {"negative": 5, "neutral": 5}
@@ -105,16 +107,16 @@ def test_copy_refuses_a_destination_that_already_holds_other_data(tmp_path: Path
         copy_database(src, dst, "a.db")
 
 
-def test_rows_written_to_the_source_after_the_copy_fail_the_count_check(tmp_path: Path) -> None:
-    with _installation(tmp_path / "a.db") as src, Store(tmp_path / "b.db") as dst:
+def test_rows_written_to_the_source_after_the_copy_fail_the_count_check(tmp_path: Path, database: str) -> None:
+    with _installation(tmp_path / "a.db") as src, Store(database) as dst:
         copy_database(src, dst, "a.db")
         src.save_poll("Acme", "hackernews", [_scored(99)], "c2", 0, NOW)
         with pytest.raises(CopyError, match="mentions: 26 in the source, 25 in the destination"):
             copy_database(src, dst, "a.db")
 
 
-def test_a_nul_in_a_stored_text_arrives_as_a_replacement_character(tmp_path: Path) -> None:
-    with Store(tmp_path / "a.db") as src, Store(tmp_path / "b.db") as dst:
+def test_a_nul_in_a_stored_text_arrives_as_a_replacement_character(tmp_path: Path, database: str) -> None:
+    with Store(tmp_path / "a.db") as src, Store(database) as dst:
         src.save_poll("Acme", "rss", [_scored(1, text="bad\x00acme")], None, 0, NOW)
         src.conn.execute("UPDATE mentions SET text = 'bad' || char(0) || 'acme'")
         copy_database(src, dst, "a.db")

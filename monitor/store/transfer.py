@@ -129,7 +129,7 @@ class TransferQueries(Connection):
                 "copied = excluded.copied, done = excluded.done",
                 (source, table.name, last, copied, int(done)),
             )
-            if done and table.generated_id and getattr(self, "dialect", "sqlite") == "postgresql":
+            if done and table.generated_id and self.dialect == "postgresql":
                 conn.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                     f"coalesce((SELECT max(id) FROM {table.name}), 0) + 1, false)"
