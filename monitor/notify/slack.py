@@ -1,6 +1,8 @@
 """Slack alerts and weekly digests: an incoming webhook, or `chat.postMessage` with a bot token.
 
-Both send the same Block Kit message with a `text` fallback (shown in notifications). Everything
+Both send the same Block Kit message with a `text` fallback (shown in notifications). With a bot
+token a posted page's `channel` and `ts` are kept, and an incident's growth edits that message in
+place with `chat.update` (which notifies no one); a webhook cannot edit what it posted. Everything
 placed in mrkdwn is escaped (`&`, `<`, `>`), so a mention's `<!channel>`, `<@U123>` or
 `<http://evil|click>` is shown as typed and never pings or links. Only http(s) URLs become links.
 Errors name what to fix and never carry the webhook URL or the token.
@@ -10,7 +12,8 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, tzinfo
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import httpx
@@ -21,7 +24,13 @@ from monitor.digest.view import ChannelRow, IncidentRow, MentionCard, TopicRow, 
 from monitor.http import USER_AGENT, redact_url, retry_after_seconds
 from monitor.models import Alert, Clock, Digest, utcnow
 from monitor.notify.base import DeliveryError, Setup
-from monitor.notify.slack_errors import API_PERMANENT, HOOK_PERMANENT, RATE_LIMITED, error_code
+from monitor.notify.slack_errors import (
+    API_PERMANENT,
+    HOOK_PERMANENT,
+    RATE_LIMITED,
+    UPDATE_PERMANENT,
+    error_code,
+)
 from monitor.text import one_line
 
 # Block Kit limits (docs.slack.dev/reference/block-kit): header text 150 chars, section text
@@ -60,9 +69,15 @@ def link(url: str, label: str) -> str:
     return f"<{target}|{inert(label.replace('|', '/'))}>"
 
 
-def build_message(alert: Alert, tz: tzinfo = UTC) -> dict[str, Any]:
-    """The Block Kit payload (without `channel`), always within Slack's limits."""
+def build_message(
+    alert: Alert, tz: tzinfo = UTC, edited_at: datetime | None = None
+) -> dict[str, Any]:
+    """The Block Kit payload (without `channel`), always within Slack's limits; an edit of a
+    sent message says when it was last updated."""
     v = view(alert, tz)
+    reference = v.reference
+    if edited_at is not None:
+        reference = f"updated {edited_at.astimezone(tz):%H:%M} · {reference}"
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
@@ -86,7 +101,7 @@ def build_message(alert: Alert, tz: tzinfo = UTC) -> dict[str, Any]:
     blocks.append(
         {
             "type": "context",
-            "elements": [mrkdwn_block(cut_text(escape(v.reference), SECTION_LIMIT))],
+            "elements": [mrkdwn_block(cut_text(escape(reference), SECTION_LIMIT))],
         }
     )
     return {
@@ -265,7 +280,38 @@ def _slack_card(index: int, m: MentionCard) -> str:
 
 
 def from_team(team: TeamConfig, setup: Setup) -> SlackNotifier | None:
-    return SlackNotifier(team.slack, team=setup.team, tz=setup.tz) if team.slack else None
+    if team.slack is None:
+        return None
+    return SlackNotifier(team.slack, team=setup.team, tz=setup.tz, clock=setup.clock)
+
+
+def can_edit(team: TeamConfig) -> bool:
+    """Only the Web API (a bot token) can edit a posted message; a webhook cannot."""
+    return team.slack is not None and team.slack.token is not None
+
+
+@dataclass(frozen=True, slots=True)
+class PostedRef:
+    """Where chat.postMessage put a message: what chat.update needs to edit it."""
+
+    channel: str
+    ts: str
+
+    def dump(self) -> str:
+        return json.dumps({"channel": self.channel, "ts": self.ts})
+
+    @classmethod
+    def load(cls, text: str) -> PostedRef | None:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        channel, ts = data.get("channel"), data.get("ts")
+        if not isinstance(channel, str) or not isinstance(ts, str) or not channel or not ts:
+            return None
+        return cls(channel, ts)
 
 
 class SlackNotifier:
@@ -296,36 +342,66 @@ class SlackNotifier:
         if receiver.webhook_url:
             self.where = f"slack webhook{for_team}"
         else:
-            self.where = f"slack chat.postMessage to {receiver.channel}{for_team}"
+            self.where = f"slack bot in {receiver.channel}{for_team}"
 
     def close(self) -> None:
         self.client.close()
 
-    def send_alert(self, alert: Alert) -> None:
-        self.send(build_message(alert, self.tz))
+    def send_alert(self, alert: Alert) -> str | None:
+        """Post the alert; with a bot token, the posted message's reference (for `edit_alert`)."""
+        answer = self.send(build_message(alert, self.tz))
+        channel, ts = answer.get("channel"), answer.get("ts")
+        if isinstance(channel, str) and isinstance(ts, str) and channel and ts:
+            return PostedRef(channel, ts).dump()
+        return None
+
+    def edit_alert(self, alert: Alert, ref: str) -> None:
+        """Replace the message `ref` names with this alert (chat.update: it notifies no one).
+        Never posts a new message: an edit Slack refuses is lost, not re-sent as a page."""
+        posted = PostedRef.load(ref)
+        if not self.receiver.token or posted is None:
+            raise DeliveryError(
+                f"{self.where}: no message to edit (a webhook cannot edit; the reference "
+                "is unusable); this update is dropped",
+                permanent=True,
+            )
+        message = build_message(alert, self.tz, edited_at=self.clock())
+        # chat.update takes no unfurl options: the message keeps those it was posted with.
+        body = {
+            "channel": posted.channel,
+            "ts": posted.ts,
+            "text": message["text"],
+            "blocks": message["blocks"],
+        }
+        self._call("chat.update", body, UPDATE_PERMANENT)
 
     def send_digest(self, digest: Digest) -> None:
         """Post the weekly digest's Block Kit summary; the same errors as for an alert."""
         self.send(slack_message(digest))
 
-    def send(self, payload: dict[str, Any]) -> None:
-        """Post a prepared payload; raise DeliveryError naming the fix if Slack refuses it."""
+    def send(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Post a prepared payload; raise DeliveryError naming the fix if Slack refuses it.
+        Slack's answer (`channel`, `ts`) for the Web API, nothing for a webhook."""
         if self.receiver.webhook_url:
             response = self._post(self.receiver.webhook_url.reveal(), payload, {})
             self._check_webhook(response)
-        else:
-            token = self.receiver.token.reveal() if self.receiver.token else ""
-            if not _TOKEN.fullmatch(token):
-                # Caught here because httpx would echo a bad header value in its own error.
-                raise DeliveryError(
-                    f"{self.where}: slack.token has characters no Slack token has. Fix: copy "
-                    "the Bot User OAuth Token (xoxb-…) again, without spaces or quotes",
-                    permanent=True,
-                )
-            url = f"{self.receiver.api_url.rstrip('/')}/chat.postMessage"
-            body = {"channel": self.receiver.channel, **payload}
-            response = self._post(url, body, {"Authorization": f"Bearer {token}"})
-            self._check_api(response)
+            return {}
+        return self._call("chat.postMessage", {"channel": self.receiver.channel, **payload})
+
+    def _call(
+        self, method: str, body: dict[str, Any], permanent: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        token = self.receiver.token.reveal() if self.receiver.token else ""
+        if not _TOKEN.fullmatch(token):
+            # Caught here because httpx would echo a bad header value in its own error.
+            raise DeliveryError(
+                f"{self.where}: slack.token has characters no Slack token has. Fix: copy "
+                "the Bot User OAuth Token (xoxb-…) again, without spaces or quotes",
+                permanent=True,
+            )
+        url = f"{self.receiver.api_url.rstrip('/')}/{method}"
+        response = self._post(url, body, {"Authorization": f"Bearer {token}"})
+        return self._check_api(response, permanent or {})
 
     def _post(self, url: str, payload: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
         # Errors from here on are raised `from None`: httpx's own messages and the exception
@@ -392,7 +468,7 @@ class SlackNotifier:
             f"{self.where}: HTTP {response.status_code}{named}: {fix}", permanent=True
         )
 
-    def _check_api(self, response: httpx.Response) -> None:
+    def _check_api(self, response: httpx.Response, permanent: dict[str, str]) -> dict[str, Any]:
         self._common(response)
         status = response.status_code
         if status >= 400:
@@ -410,14 +486,14 @@ class SlackNotifier:
         if not isinstance(answer, dict):
             raise DeliveryError(f"{self.where}: unexpected answer from Slack; will retry")
         if answer.get("ok") is True:
-            return
+            return answer
         code = error_code(str(answer.get("error", "")))
         if code in RATE_LIMITED:
             raise DeliveryError(
                 f"{self.where}: rate limited by Slack ({code}); will retry",
                 retry_after=self._retry_after(response),
             )
-        fix = API_PERMANENT.get(code)
+        fix = permanent.get(code) or API_PERMANENT.get(code)
         if fix is not None:
             raise DeliveryError(
                 f"{self.where}: Slack said {code}: {fix.format(channel=self.receiver.channel)}",

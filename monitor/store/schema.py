@@ -212,6 +212,12 @@ def _v6_aggregates(db: sqlite_utils.Database) -> None:
         db.execute("ALTER TABLE incidents ADD COLUMN drivers TEXT")
 
 
+def _v7_sent_ref(db: sqlite_utils.Database) -> None:
+    # Slack's reference to a posted page (channel and ts), so growth edits that very message.
+    if "sent_ref" not in db.table("outbox").columns_dict:
+        db.execute("ALTER TABLE outbox ADD COLUMN sent_ref TEXT")
+
+
 # Forward migrations, applied in order; each is idempotent so a crash mid-way re-runs safely.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_core,
@@ -220,6 +226,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v4_counts,
     _v5_operations,
     _v6_aggregates,
+    _v7_sent_ref,
 ]
 
 
