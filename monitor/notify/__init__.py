@@ -40,19 +40,10 @@ def receiver_kinds(config: Config, team: str) -> list[str]:
     return [kind for kind in RECEIVERS if getattr(config.teams[team], kind) is not None]
 
 
-# The receiver kinds that can edit a message they delivered, when the team's block allows it.
-EDITS: dict[str, Callable[[TeamConfig], bool]] = {"slack": slack.can_edit}
-
-
 def editing_kinds(config: Config, team: str) -> list[str]:
     """The team's receivers that can edit a sent alert: the only ones an update is queued for."""
-    return [
-        kind for kind in receiver_kinds(config, team) if EDITS.get(kind, _never)(config.teams[team])
-    ]
-
-
-def _never(team: TeamConfig) -> bool:
-    return False
+    blind = config.teams[team].uneditable()
+    return [kind for kind in receiver_kinds(config, team) if kind not in blind]
 
 
 def build_notifiers(

@@ -285,11 +285,6 @@ def from_team(team: TeamConfig, setup: Setup) -> SlackNotifier | None:
     return SlackNotifier(team.slack, team=setup.team, tz=setup.tz, clock=setup.clock)
 
 
-def can_edit(team: TeamConfig) -> bool:
-    """Only the Web API (a bot token) can edit a posted message; a webhook cannot."""
-    return team.slack is not None and team.slack.token is not None
-
-
 @dataclass(frozen=True, slots=True)
 class PostedRef:
     """Where chat.postMessage put a message: what chat.update needs to edit it."""

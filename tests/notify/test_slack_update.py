@@ -13,16 +13,22 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 
-from monitor.config import Config, load_config
+from monitor.cli import main
+from monitor.config import Config, SlackReceiver, load_config
 from monitor.models import Incident, Mention, Score, Scored
+from monitor.notify.base import DeliveryError
+from monitor.notify.slack import PostedRef, SlackNotifier
 from monitor.outbox import Outbox, outbox_for
 from monitor.spikes import Detector
 from monitor.store import Store
-from tests.helpers import HOOK_PATH, HOSTILE, TOKEN, FixedClock, slack_texts
+from monitor.validate import Secret
+from tests.helpers import HOOK_PATH, HOSTILE, TOKEN, FixedClock, make_alert, slack_texts
 from tests.notify.conftest import SlackApi
 
 NOW = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
@@ -101,6 +107,52 @@ def detect(config: Config, store: Store, at: datetime) -> None:
 
 def shown(body: dict[str, Any]) -> str:
     return "\n".join(slack_texts(body))
+
+
+# -- the notifier ----------------------------------------------------------------------------
+
+
+def test_a_bot_post_returns_the_channel_and_ts_to_edit_it_by(
+    bot: SlackNotifier, slack_api: SlackApi
+) -> None:
+    ref = bot.send_alert(make_alert())
+    assert ref is not None and PostedRef.load(ref) == PostedRef("C0SUPPORT", "1700000000.000001")
+
+
+def test_a_webhook_post_returns_no_reference(
+    httpserver: HTTPServer, webhook: SlackNotifier
+) -> None:
+    httpserver.expect_request(HOOK_PATH, method="POST").respond_with_data("ok")
+    assert webhook.send_alert(make_alert()) is None
+
+
+def test_an_edit_is_a_chat_update_of_that_message_saying_when_in_the_team_zone(
+    httpserver: HTTPServer, slack_api: SlackApi
+) -> None:
+    receiver = SlackReceiver(
+        token=Secret(TOKEN), channel="#support", api_url=httpserver.url_for("/api")
+    )
+    notifier = SlackNotifier(receiver, tz=ZoneInfo("Europe/Paris"), clock=FixedClock(NOW))
+    ref = notifier.send_alert(make_alert())
+    assert ref is not None
+    notifier.edit_alert(make_alert(kind="updated", count=80), ref)
+    notifier.close()
+    method, body = slack_api.calls[1]
+    assert (method, body["channel"], body["ts"]) == (
+        "chat.update",
+        "C0SUPPORT",
+        "1700000000.000001",
+    )
+    assert "updated 16:00" in shown(body) and "80 negative mentions" in shown(body)
+    assert "unfurl_links" not in body  # chat.update keeps the post's own settings
+
+
+def test_a_webhook_cannot_edit_and_sends_nothing(
+    httpserver: HTTPServer, webhook: SlackNotifier
+) -> None:
+    with pytest.raises(DeliveryError) as raised:
+        webhook.edit_alert(make_alert(kind="updated"), PostedRef("C1", "1.2").dump())
+    assert raised.value.permanent and httpserver.log == []
 
 
 # -- through the detector --------------------------------------------------------------------
@@ -198,7 +250,7 @@ def test_a_restarted_monitor_still_edits_the_message_it_posted(
         grow(restarted, outbox, incident, 50)
         assert outbox.deliver_once().sent == 1
     assert slack_api.methods() == ["chat.postMessage", "chat.update"]
-    assert slack_api.calls[1][1]["ts"] == slack_api.calls[0][1].get("ts", "1700000000.000001")
+    assert slack_api.calls[1][1]["ts"] == "1700000000.000001"
     assert "50 negative mentions" in shown(slack_api.calls[1][1])
 
 
@@ -359,3 +411,18 @@ def test_untrusted_text_in_an_edit_stays_inert(
     assert "mallory" in raw and "&lt;!channel&gt;" in raw
     for live in ("<!channel>", "<@U123>", "<http://evil.example|click>", "\x1b", "\u202e"):
         assert live not in raw
+
+
+def test_check_names_once_the_receivers_that_get_nothing_for_growth(
+    write_config: Callable[[str], Path], httpserver: HTTPServer
+) -> None:
+    hook = config_text(f"webhook_url: '{httpserver.url_for(HOOK_PATH)}'").replace(
+        "}}\nroutes", "}, email: {to: [cx@acme.example]}}\nroutes"
+    )
+    email = "email: {host: smtp.acme.example, from: monitor@acme.example}\n"
+    webhook = CliRunner().invoke(main, ["-c", str(write_config(hook + email)), "check"])
+    bot = CliRunner().invoke(main, ["-c", str(bot_config(write_config, httpserver).path), "check"])
+    assert webhook.exit_code == 0 and bot.exit_code == 0, webhook.output + bot.output
+    [note] = [line for line in webhook.output.splitlines() if line.startswith("note:")]
+    assert "cx (slack, email)" in note and "slack.token" in note
+    assert "note:" not in bot.output
