@@ -6,6 +6,7 @@ Driven through the real outbox and a real SQLite store against a loopback Slack 
 
 from __future__ import annotations
 
+import io
 import json
 import random
 from collections.abc import Callable
@@ -67,7 +68,7 @@ def negative(i: int, when: datetime, text: str, channel: str, topics: tuple[str,
 
 
 def seed_background(store: Store) -> None:
-    """Two weeks of routine reddit billing gripes, about two an hour."""
+    """Two weeks of routine reddit billing gripes, one every half hour."""
     rng = random.Random(3)
     rows = [
         negative(
@@ -269,6 +270,26 @@ def test_a_webhook_receiver_gets_the_page_and_nothing_for_growth(
         outbox.deliver_once()
         assert store.outbox_counts() == {"sent": 1}
     assert len(httpserver.log) == 1
+
+
+def test_beside_a_bot_a_console_receiver_gets_the_page_and_nothing_for_growth(
+    write_config: Callable[[str], Path], httpserver: HTTPServer, slack_api: SlackApi
+) -> None:
+    api = httpserver.url_for("/api")
+    both = f"token: '{TOKEN}', channel: '#support', api_url: '{api}'}}, console: {{"
+    config = load_config(write_config(config_text(both)))
+    printed = io.StringIO()
+    with Store(config.database) as store:
+        incident = open_incident(store)
+        outbox = outbox_for(config, store, clock=FixedClock(NOW), stream=printed)
+        page(store, outbox, incident)
+        outbox.deliver_once()
+        grow(store, outbox, incident, 50)
+        outbox.deliver_once()
+        sent = sorted((m.receiver, m.kind) for m in store.messages())
+    assert sent == [("console", "opened"), ("slack", "opened"), ("slack", "updated")]
+    assert printed.getvalue().count("negative mentions in the last") == 1
+    assert slack_api.methods() == ["chat.postMessage", "chat.update"]
 
 
 def test_an_update_waits_for_its_page_that_is_still_retrying(
