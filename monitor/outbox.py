@@ -279,15 +279,21 @@ class Outbox:
     def _page_ref(self, message: OutboxMessage) -> str | None:
         """The reference of the page an update edits; None to leave the update out of this
         run: it waits while its page is still on its way, and is dropped (never posted as a
-        new message) if the page failed or was sent without a reference."""
+        new message) if the page failed, was sent without a reference, or is newer than the
+        update (an escalation queued after it already shows more)."""
         page = None
         if message.incident_id is not None:
             page = self.store.latest_page(message.incident_id, message.team, message.receiver)
-        if page is not None and page.status not in ("sent", "dead"):
+        if page is None:
+            why = "no page"
+        elif page.message_id > message.id:
+            why = "newer page"
+        elif page.status not in ("sent", "dead"):
             return None  # the page goes first
-        if page is not None and page.ref is not None:
+        elif page.ref is None:
+            why = "page dead" if page.status == "dead" else "no ref"
+        else:
             return page.ref
-        why = "no page" if page is None else "page dead" if page.status == "dead" else "no ref"
         with self.store.transaction():
             self.store.drop_message(message.id)
         log.info(kv("update_dropped", id=message.id, key=message.key, reason=why))

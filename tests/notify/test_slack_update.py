@@ -312,6 +312,26 @@ def test_an_update_waits_for_its_page_that_is_still_retrying(
     assert slack_api.calls[2][1]["ts"] == "1700000000.000001"
 
 
+def test_an_update_queued_before_an_escalation_does_not_overwrite_it(
+    write_config: Callable[[str], Path], httpserver: HTTPServer, slack_api: SlackApi
+) -> None:
+    config = bot_config(write_config, httpserver)
+    with Store(config.database) as store:
+        incident = open_incident(store)
+        outbox = outbox_for(config, store, clock=FixedClock(NOW))
+        page(store, outbox, incident)
+        outbox.deliver_once()
+        grown = grow(store, outbox, incident, 50)
+        escalated = replace(grown, count=90, peak_count=90, notifications=2)
+        with store.transaction():
+            outbox.enqueue_alerts(escalated, "escalated", HOUR, NOW)
+        outbox.deliver_once()
+        outbox.deliver_once()
+        kinds = sorted(m.kind for m in store.messages())
+    assert slack_api.methods() == ["chat.postMessage", "chat.postMessage"]
+    assert kinds == ["escalated", "opened"]
+
+
 def test_an_update_whose_page_was_sent_without_a_reference_is_dropped(
     write_config: Callable[[str], Path], httpserver: HTTPServer, slack_api: SlackApi
 ) -> None:
