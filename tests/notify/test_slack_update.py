@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import random
+import sqlite3
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -27,7 +28,7 @@ from monitor.notify.base import DeliveryError
 from monitor.notify.slack import PostedRef, SlackNotifier
 from monitor.outbox import Outbox, outbox_for
 from monitor.spikes import Detector
-from monitor.store import Store
+from monitor.store import MIGRATIONS, Store
 from monitor.validate import Secret
 from tests.helpers import HOOK_PATH, HOSTILE, TOKEN, FixedClock, make_alert, slack_texts
 from tests.notify.conftest import SlackApi
@@ -200,7 +201,7 @@ def test_a_topic_joining_after_the_page_edits_it_to_show_the_breakdown(
 # -- through the outbox ----------------------------------------------------------------------
 
 
-def open_incident(store: Store) -> Incident:
+def open_incident(store: Store, **overrides: Any) -> Incident:
     incident = Incident(
         id=0,
         brand="Acme",
@@ -220,6 +221,7 @@ def open_incident(store: Store) -> Incident:
         peak_ratio=15,
         peak_count=30,
     )
+    incident = replace(incident, **overrides)
     with store.transaction():
         return replace(incident, id=store.insert_incident(incident))
 
@@ -347,6 +349,33 @@ def test_an_update_whose_page_was_sent_without_a_reference_is_dropped(
         outbox.deliver_once()
         assert store.outbox_counts() == {"sent": 1}
     assert slack_api.calls == []
+
+
+def test_after_upgrading_a_database_an_old_page_is_left_alone_and_a_new_one_edited(
+    write_config: Callable[[str], Path], httpserver: HTTPServer, slack_api: SlackApi
+) -> None:
+    config = bot_config(write_config, httpserver)
+    with Store(config.database) as store:
+        old = open_incident(store)
+        outbox = outbox_for(config, store, clock=FixedClock(NOW))
+        page(store, outbox, old)
+        outbox.deliver_once()
+    conn = sqlite3.connect(config.database)  # back to the schema before sent_ref
+    conn.execute("ALTER TABLE outbox DROP COLUMN sent_ref")
+    conn.execute("UPDATE schema_version SET version = 6")
+    conn.commit()
+    conn.close()
+    with Store(config.database) as upgraded:
+        outbox = outbox_for(config, upgraded, clock=FixedClock(NOW))
+        new = open_incident(upgraded, scope_kind="topic", scope_value="outage")
+        page(upgraded, outbox, new)
+        outbox.deliver_once()
+        grow(upgraded, outbox, old, 50)
+        grow(upgraded, outbox, new, 60)
+        outbox.deliver_once()
+        assert upgraded.schema_version == len(MIGRATIONS)
+    assert slack_api.methods() == ["chat.postMessage", "chat.postMessage", "chat.update"]
+    assert slack_api.calls[2][1]["ts"] == "1700000000.000002"
 
 
 def test_an_update_whose_page_died_is_dropped_and_never_posted(
