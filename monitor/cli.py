@@ -83,6 +83,14 @@ def check(ctx: Context, as_json: bool) -> None:
         f"{config.path}: OK ({len(config.brands)} brands, {jobs} poll jobs, "
         f"{len(config.teams)} teams, {len(config.routes)} routes)"
     )
+    blind = [
+        f"{n} ({', '.join(t.uneditable())})" for n, t in config.teams.items() if t.uneditable()
+    ]
+    if blind:
+        click.echo(
+            "note: an incident's growth edits its page, which only a Slack bot (slack.token) "
+            f"can do; nothing is sent for it to: {'; '.join(blind)}"
+        )
 
 
 @main.command()

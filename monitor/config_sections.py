@@ -122,6 +122,13 @@ class TeamConfig:
                 f"timezone {self.timezone!r} is not an IANA zone (for example Europe/London)"
             ) from None
 
+    def uneditable(self) -> tuple[str, ...]:
+        """The receivers that cannot edit an alert they delivered (only a Slack bot can), so
+        an incident's growth, sent as an edit of its page, is not sent to them."""
+        webhook = self.slack is not None and self.slack.token is None
+        kinds = (("slack", webhook), ("email", self.email), ("console", self.console))
+        return tuple(kind for kind, blind in kinds if blind)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RouteMatch:

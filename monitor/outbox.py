@@ -4,11 +4,17 @@ A message is written in the same transaction that opens, escalates or resolves a
 an alert is never lost between detection and delivery. Delivery is at least once: a message is
 marked sent only after its receiver accepted it, and a crash in between resends it with the same
 idempotency key (Slack shows it as `ref:`, email as the Message-ID).
+
+An incident's growth is not a page: it is queued as an `updated` message only for receivers that
+can edit what they delivered (a Slack bot), and delivered as an edit of the incident's newest
+page. It waits behind that page, is dropped if the page never got a reference (failed, sent by a
+webhook or by an older monitor), and a newer update replaces an older one still queued.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import queue
@@ -33,8 +39,8 @@ from monitor.models import (
     OutboxMessage,
     utcnow,
 )
-from monitor.notify import build_notifiers, receiver_kinds
-from monitor.notify.base import DeliveryError, Notifier
+from monitor.notify import build_notifiers, editing_kinds, receiver_kinds
+from monitor.notify.base import DeliveryError, Editor, Notifier
 from monitor.routing import teams_for
 from monitor.silences import silencing
 from monitor.spikes import alert_mentions, breakdown
@@ -45,6 +51,8 @@ log = logging.getLogger(__name__)
 RETRY_BASE = timedelta(seconds=10)
 
 Payload = Alert | Digest
+# What a lane reports for one message: the error if it failed, else the receiver's reference.
+Outcome = tuple[OutboxMessage, DeliveryError | None, str | None]
 T = TypeVar("T")
 
 
@@ -184,7 +192,10 @@ class Outbox:
         when the silence ends if the incident is still open."""
         silence = silencing(incident, self.store.silences(active_at=now), now)
         if silence is not None:
-            if kind == "resolved":
+            if kind == "updated":
+                # Not a notice to hold: the page it would edit is held or already out.
+                log.info(kv("update_silenced", incident=incident.id, silence=silence.id))
+            elif kind == "resolved":
                 self.store.release_notice(incident.id)
             else:
                 self.store.hold_notice(incident.id, kind)
@@ -196,8 +207,25 @@ class Outbox:
         self, incident: Incident, kind: AlertKind, window: timedelta, now: datetime, tag: str
     ) -> None:
         for team in teams_for(self.config.routes, incident):
+            if kind == "updated":
+                self._enqueue_update(team, incident, window, now)
+                continue
             key = f"incident-{incident.id}-{tag}:{team}"
             self.enqueue(team, kind, build_alert(self.store, incident, kind, window, now, key), key)
+
+    def _enqueue_update(
+        self, team: str, incident: Incident, window: timedelta, now: datetime
+    ) -> None:
+        """Queue an edit of the incident's page for the team's receivers that can edit, in
+        place of any older update not sent yet. The key is what the update shows, so a repeat
+        detection pass queues nothing new."""
+        alert = build_alert(self.store, incident, "updated", window, now, "")
+        key = f"incident-{incident.id}-{incident.notifications}-updated-{_shown(alert)}:{team}"
+        body = encode(alert)
+        for receiver in editing_kinds(self.config, team):
+            full = f"{key}:{receiver}"
+            self.store.supersede_updates(incident.id, team, receiver, full)
+            self.store.enqueue(full, incident.id, team, receiver, "updated", body, self.clock())
 
     def release_held(self) -> list[Incident]:
         """Send, once, the held notice of each open incident whose silence has ended."""
@@ -226,14 +254,15 @@ class Outbox:
         a lane stops at its first failure that will be retried (the rest wait their turn in
         the next run rather than each waiting out the same timeout). Only this thread touches
         the store: each outcome is recorded as soon as its lane reports it."""
-        lanes: dict[tuple[str, str], list[OutboxMessage]] = {}
+        lanes: dict[tuple[str, str], list[tuple[OutboxMessage, str | None]]] = {}
         for message in messages:
-            lanes.setdefault((message.team, message.receiver), []).append(message)
+            ref = self._page_ref(message) if message.kind == "updated" else None
+            if message.kind == "updated" and ref is None:
+                continue
+            lanes.setdefault((message.team, message.receiver), []).append((message, ref))
         if not lanes:
             return DeliveryReport()
-        outcomes: queue.SimpleQueue[tuple[OutboxMessage, DeliveryError | None] | None] = (
-            queue.SimpleQueue()
-        )
+        outcomes: queue.SimpleQueue[Outcome | None] = queue.SimpleQueue()
         counts = {"sent": 0, "retrying": 0, "dead": 0}
         with ThreadPoolExecutor(len(lanes), thread_name_prefix="outbox-lane") as pool:
             for (team, receiver), queued in lanes.items():
@@ -247,28 +276,55 @@ class Outbox:
                     counts[self._record(*outcome)] += 1
         return DeliveryReport(**counts)
 
+    def _page_ref(self, message: OutboxMessage) -> str | None:
+        """The reference of the page an update edits; None to leave the update out of this
+        run: it waits while its page is still on its way, and is dropped (never posted as a
+        new message) if the page failed, was sent without a reference, or is newer than the
+        update (an escalation queued after it already shows more)."""
+        page = None
+        if message.incident_id is not None:
+            page = self.store.latest_page(message.incident_id, message.team, message.receiver)
+        if page is None:
+            why = "no page"
+        elif page.message_id > message.id:
+            why = "newer page"
+        elif page.status not in ("sent", "dead"):
+            return None  # the page goes first
+        elif page.ref is None:
+            why = "page dead" if page.status == "dead" else "no ref"
+        else:
+            return page.ref
+        with self.store.transaction():
+            self.store.drop_message(message.id)
+        log.info(kv("update_dropped", id=message.id, key=message.key, reason=why))
+        return None
+
     def _run_lane(
         self,
         notifier: Notifier | None,
-        queued: list[OutboxMessage],
-        outcomes: queue.SimpleQueue[tuple[OutboxMessage, DeliveryError | None] | None],
+        queued: list[tuple[OutboxMessage, str | None]],
+        outcomes: queue.SimpleQueue[Outcome | None],
     ) -> None:
         try:
-            for message in queued:
-                error = _attempt(notifier, message)
-                outcomes.put((message, error))
+            for message, ref in queued:
+                error, sent_ref = _attempt(notifier, message, ref)
+                outcomes.put((message, error, sent_ref))
                 if error is not None and not error.permanent:
                     break
         finally:
             outcomes.put(None)  # this lane is done
 
-    def _record(self, message: OutboxMessage, error: DeliveryError | None) -> str:
+    def _record(
+        self, message: OutboxMessage, error: DeliveryError | None, sent_ref: str | None
+    ) -> str:
         if error is not None:
             return self._failed(
                 message, str(error), permanent=error.permanent, retry_after=error.retry_after
             )
         with self.store.transaction():
             self.store.mark_sent(message.id, self.clock())
+            if sent_ref is not None:
+                self.store.record_sent_ref(message.id, sent_ref)
         if self.metrics is not None:
             self.metrics.notification_sent(message.team, message.receiver, message.kind)
         log.info(
@@ -315,29 +371,47 @@ class Outbox:
         return state
 
 
-def _attempt(notifier: Notifier | None, message: OutboxMessage) -> DeliveryError | None:
-    """Send one message through its notifier: None if the receiver accepted it."""
+def _attempt(
+    notifier: Notifier | None, message: OutboxMessage, ref: str | None
+) -> tuple[DeliveryError | None, str | None]:
+    """Send one message through its notifier: (None, the sent message's reference) if the
+    receiver accepted it."""
     if notifier is None:
-        return DeliveryError(
-            f"team {message.team!r} has no {message.receiver} receiver any more", permanent=True
-        )
+        error = f"team {message.team!r} has no {message.receiver} receiver any more"
+        return DeliveryError(error, permanent=True), None
     try:
-        send(notifier, message)
+        return None, send(notifier, message, ref)
     except DeliveryError as exc:
-        return exc
+        return exc, None
     except Exception as exc:  # a notifier bug must not stop the other messages
         # Its message may quote a webhook URL (a secret in its path): type only, details at DEBUG.
         log.debug("delivery_crashed id=%d", message.id, exc_info=True)
-        return DeliveryError(f"unexpected {type(exc).__name__} in the {message.receiver} notifier")
-    return None
+        error = f"unexpected {type(exc).__name__} in the {message.receiver} notifier"
+        return DeliveryError(error), None
 
 
-def send(notifier: Notifier, message: OutboxMessage) -> None:
+def send(notifier: Notifier, message: OutboxMessage, ref: str | None = None) -> str | None:
+    """Deliver one message; the receiver's reference to it if it can edit it later. An update
+    edits the message `ref` names and is never delivered as a new message."""
     payload = decode_message(message)
     if isinstance(payload, Digest):
         notifier.send_digest(payload)
-    else:
-        notifier.send_alert(payload)
+        return None
+    if message.kind == "updated":
+        if ref is None or not isinstance(notifier, Editor):
+            raise DeliveryError(
+                f"the {message.receiver} receiver cannot edit a sent alert; update dropped",
+                permanent=True,
+            )
+        notifier.edit_alert(payload, ref)
+        return None
+    return notifier.send_alert(payload)
+
+
+def _shown(alert: Alert) -> str:
+    """A short fingerprint of the figures an update shows."""
+    figures = [alert.severity, alert.count, alert.expected, alert.drivers, alert.breakdown]
+    return hashlib.sha256(json.dumps(figures).encode()).hexdigest()[:12]
 
 
 def outbox_for(
@@ -351,7 +425,7 @@ def outbox_for(
     """The outbox with one notifier per (team, receiver kind) from the config."""
     notifiers: dict[tuple[str, str], Notifier] = {}
     for name, team in config.teams.items():
-        for notifier in build_notifiers(team, config.email, stream=stream, name=name):
+        for notifier in build_notifiers(team, config.email, stream=stream, name=name, clock=clock):
             notifiers[name, notifier.kind] = notifier
     return Outbox(config, store, notifiers, clock=clock, metrics=metrics)
 

@@ -234,14 +234,14 @@ def settle(
     drivers_of: Callable[[Scope], tuple[str, ...]],
     save: Callable[[Incident], Incident],
 ) -> list[Decision]:
-    """Give each decision's incident its drivers (when it opens or escalates) and its brand
-    incident's id (when it joins it), and save it; the live detector saves to the store, the
-    backtest to memory. Decisions come the whole brand's first, so its id is known in time."""
+    """Give each decision's incident its drivers (when it opens, escalates or grows) and its
+    brand incident's id (when it joins it), and save it; the live detector saves to the store,
+    the backtest to memory. Decisions come the whole brand's first, so its id is known in time."""
     saved: list[Decision] = []
     brand_id: int | None = None
     for d in decisions:
         incident, kind = d.transition.incident, d.transition.kind
-        if kind in ("opened", "escalated"):
+        if kind in ("opened", "escalated", "updated"):
             incident = replace(incident, drivers=drivers_of(d.scope))
         if d.attach:
             incident = replace(incident, grouped_into=brand_id)

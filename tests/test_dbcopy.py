@@ -79,7 +79,9 @@ def test_new_rows_after_a_copy_get_ids_past_the_copied_ones(tmp_path: Path, data
         assert second > src.incidents()[0].id
 
 
-def test_a_stopped_copy_resumes_after_its_last_batch_without_duplicates(tmp_path: Path, database: str) -> None:
+def test_a_stopped_copy_resumes_after_its_last_batch_without_duplicates(
+    tmp_path: Path, database: str
+) -> None:
     class Stop(Exception):
         pass
 
@@ -107,7 +109,9 @@ def test_copy_refuses_a_destination_that_already_holds_other_data(tmp_path: Path
         copy_database(src, dst, "a.db")
 
 
-def test_rows_written_to_the_source_after_the_copy_fail_the_count_check(tmp_path: Path, database: str) -> None:
+def test_rows_written_to_the_source_after_the_copy_fail_the_count_check(
+    tmp_path: Path, database: str
+) -> None:
     with _installation(tmp_path / "a.db") as src, Store(database) as dst:
         copy_database(src, dst, "a.db")
         src.save_poll("Acme", "hackernews", [_scored(99)], "c2", 0, NOW)
@@ -115,7 +119,9 @@ def test_rows_written_to_the_source_after_the_copy_fail_the_count_check(tmp_path
             copy_database(src, dst, "a.db")
 
 
-def test_a_nul_in_a_stored_text_arrives_as_a_replacement_character(tmp_path: Path, database: str) -> None:
+def test_a_nul_in_a_stored_text_arrives_as_a_replacement_character(
+    tmp_path: Path, database: str
+) -> None:
     with Store(tmp_path / "a.db") as src, Store(database) as dst:
         src.save_poll("Acme", "rss", [_scored(1, text="bad\x00acme")], None, 0, NOW)
         src.conn.execute("UPDATE mentions SET text = 'bad' || char(0) || 'acme'")

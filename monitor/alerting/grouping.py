@@ -4,7 +4,8 @@ Pure, like the state machine: `plan` takes each scope's transition from one dete
 says which ones notify and which are shown inside the brand's incident as its breakdown. A
 topic or channel pages on its own only when the brand as a whole is not in an incident (a small
 topic's spike hidden in a big brand's volume), when grouping is off, or when its routes send it
-to other teams than the brand's incident.
+to other teams than the brand's incident. A scope that joins the brand's incident after its page
+(or grows inside it) refreshes that page's breakdown: the brand's change becomes "updated".
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from monitor.alerting.detector import Evaluation
 from monitor.alerting.incidents import Scope, Transition
 from monitor.models import Incident
 
-# The transitions that send something: "updated" has no medium that can edit a sent message
-# yet (see the README's Alerting section), so it changes the stored incident only.
-NOTIFIES = frozenset({"opened", "escalated", "reminder", "resolved"})
+# The transitions that send something; "updated" edits the page already sent, where the
+# receiver can (a Slack bot), and sends nothing elsewhere.
+NOTIFIES = frozenset({"opened", "updated", "escalated", "reminder", "resolved"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,17 @@ def plan(
                 decisions.append(Decision(scope, ev, _quiet(change), False))
         else:
             decisions.append(Decision(scope, ev, change, kind in NOTIFIES))
+    return _refresh_breakdown(decisions)
+
+
+def _refresh_breakdown(decisions: list[Decision]) -> list[Decision]:
+    """A scope that joined the brand's incident, or grew inside it, changes the breakdown the
+    brand's page shows: a brand incident with nothing else to send is "updated". (An opened,
+    escalated or reminder message is built after the pass and shows the breakdown anyway.)"""
+    changed = any(d.attach or (d.incident.grouped_into and d.kind == "updated") for d in decisions)
+    for i, d in enumerate(decisions):
+        if changed and d.scope.kind == "brand" and d.kind is None and d.incident.status == "open":
+            decisions[i] = replace(d, transition=Transition(d.incident, "updated"), notify=True)
     return decisions
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import tzinfo
-from typing import IO, Protocol
+from typing import IO, Protocol, runtime_checkable
 
 from monitor.config import EmailSettings
-from monitor.models import Alert, Digest
+from monitor.models import Alert, Clock, Digest, utcnow
 
 
 class DeliveryError(Exception):
@@ -31,8 +31,9 @@ class Notifier(Protocol):
     # "slack", "email" or "console": with the team name, it keys the outbox row.
     kind: str
 
-    def send_alert(self, alert: Alert) -> None:
-        """Deliver or raise DeliveryError."""
+    def send_alert(self, alert: Alert) -> str | None:
+        """Deliver or raise DeliveryError; the receiver's reference to the delivered message
+        if it can edit it later (a Slack bot's channel and ts), else None."""
         ...
 
     def send_digest(self, digest: Digest) -> None:
@@ -44,12 +45,25 @@ class Notifier(Protocol):
         ...
 
 
+@runtime_checkable
+class Editor(Protocol):
+    """A notifier that can replace a message it delivered (an incident's growth edits its page
+    instead of paging again). Receivers without this send nothing for `updated`."""
+
+    def edit_alert(self, alert: Alert, ref: str) -> None:
+        """Replace the message `ref` (from `send_alert`) with `alert`, notifying no one, or
+        raise DeliveryError. Never delivers a new message."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Setup:
     """What a receiver may need beside its own config block: the team's name (for error
-    messages) and timezone (for times shown), the top-level SMTP settings, the console stream."""
+    messages) and timezone (for times shown), the top-level SMTP settings, the console stream,
+    the clock (the time an edited message shows)."""
 
     team: str
     tz: tzinfo
     email: EmailSettings | None = None
     stream: IO[str] | None = None
+    clock: Clock = utcnow

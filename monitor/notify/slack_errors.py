@@ -62,6 +62,20 @@ API_PERMANENT = {
 }
 RATE_LIMITED = {"ratelimited", "rate_limited"}
 
+# chat.update: the message to edit is gone or may no longer be edited. Only that update is lost;
+# it is never posted as a new message (that would page again).
+_UNEDITABLE = (
+    "the alert message can no longer be edited (deleted, too old, or not the app's own). "
+    "This update is dropped; the next page posts a new message"
+)
+UPDATE_PERMANENT = {
+    "message_not_found": _UNEDITABLE,
+    "cant_update_message": _UNEDITABLE,
+    "edit_window_closed": _UNEDITABLE,
+    "is_inactive": _UNEDITABLE,
+    "channel_not_found": _UNEDITABLE,
+}
+
 # Incoming webhooks answer a plain-text code with a 4xx status.
 _HOOK_GONE = (
     "the webhook was revoked, or its app or workspace removed. Fix: create a new incoming "

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.models import OutboxMessage
 from monitor.store.base import Connection, Row, at, from_ts, ts
+
+# The messages that page: a growth update edits the newest of these.
+PAGE_KINDS = ("opened", "escalated")
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """An incident's newest page to one receiver of one team: its fate, and the receiver's
+    reference to the posted message if the receiver can edit it."""
+
+    message_id: int
+    status: str
+    ref: str | None
 
 
 class OutboxStore(Connection):
@@ -43,6 +57,29 @@ class OutboxStore(Connection):
             "last_error = NULL WHERE id = ?",
             (ts(now), message_id),
         )
+
+    def record_sent_ref(self, message_id: int, ref: str) -> None:
+        """Keep the receiver's reference to a delivered message, so it can be edited later."""
+        self.conn.execute("UPDATE outbox SET sent_ref = ? WHERE id = ?", (ref, message_id))
+
+    def latest_page(self, incident_id: int, team: str, receiver: str) -> Page | None:
+        """The incident's newest opened or escalated message for this team's receiver."""
+        rows = self.query(
+            "SELECT id, status, sent_ref FROM outbox WHERE incident_id = ? AND team = ? "
+            "AND receiver = ? AND kind IN (?, ?) ORDER BY id DESC LIMIT 1",
+            (incident_id, team, receiver, *PAGE_KINDS),
+        )
+        return Page(rows[0]["id"], rows[0]["status"], rows[0]["sent_ref"]) if rows else None
+
+    def supersede_updates(self, incident_id: int, team: str, receiver: str, key: str) -> int:
+        """Delete the incident's unsent updates for this receiver other than `key`: a newer
+        update shows everything an older one would have."""
+        cur = self.conn.execute(
+            "DELETE FROM outbox WHERE incident_id = ? AND team = ? AND receiver = ? "
+            "AND kind = 'updated' AND status = 'pending' AND key != ?",
+            (incident_id, team, receiver, key),
+        )
+        return cur.rowcount
 
     def mark_failed(self, message_id: int, error: str, next_attempt_at: datetime | None) -> None:
         """Record a failed attempt; `next_attempt_at=None` marks the message dead."""

@@ -234,7 +234,13 @@ def _v6_aggregates(db: sqlite_utils.Database) -> None:
         db.execute("ALTER TABLE incidents ADD COLUMN drivers TEXT")
 
 
-# Forward migrations, applied in order; append new ones at the end.
+def _v7_sent_ref(db: sqlite_utils.Database) -> None:
+    # Slack's reference to a posted page (channel and ts), so growth edits that very message.
+    _add_columns(db, "outbox", {"sent_ref": "TEXT"})
+
+
+# Forward migrations, applied in order; append new ones at the end. SQLite's steps stay
+# idempotent: a test (and a damaged file) may re-run them from an older version.
 MIGRATIONS: list[Migration] = [
     Migration(_v1_core, pg.V1_CORE),
     Migration(_v2_alerting, pg.V2_ALERTING),
@@ -242,6 +248,7 @@ MIGRATIONS: list[Migration] = [
     Migration(_v4_counts, pg.V4_COUNTS),
     Migration(_v5_operations, pg.V5_OPERATIONS),
     Migration(_v6_aggregates, pg.V6_AGGREGATES),
+    Migration(_v7_sent_ref, ("ALTER TABLE outbox ADD COLUMN IF NOT EXISTS sent_ref TEXT",)),
 ]
 
 
