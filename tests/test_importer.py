@@ -127,7 +127,7 @@ def test_batches_scored_in_the_process_pool_match_in_process_scores(
     path = jsonl(tmp_path / "m.jsonl", list(rows))
     with Store(tmp_path / "a.db") as single, Store(tmp_path / "b.db") as pooled:
         import_file(config, single, path, brand="Acme", workers=1)
-        import_file(config, pooled, path, brand="Acme", batch=5, workers=2, pool_threshold=1)
+        import_file(config, pooled, path, brand="Acme", batch=5, workers=2, pool=True)
         assert [m.compound for m in single.mentions()] == [m.compound for m in pooled.mentions()]
 
 
