@@ -36,6 +36,9 @@ from monitor.store import Store
 BATCH = 2_000  # rows per job: small enough that a job and its results cross processes cheaply
 SHOWN_ERRORS = 20  # bad rows listed in the summary; the rest are counted
 TRIAL_JOBS = 3  # jobs timed in this process, then in the pool, before choosing between them
+# A pool starts only if the rest of the file would take longer than this in this process:
+# starting one costs ~0.5 s (processes, VADER's lexicon, the complaint patterns).
+POOL_WORTH_SECONDS = 2.0
 _REQUIRED = ("native_id", "created_at", "text")
 
 
@@ -295,8 +298,11 @@ def import_file(
     workers = workers or os.cpu_count() or 1
     report = ImportReport()
     size = path.stat().st_size
+    read = 0  # bytes of the file behind the rows kept so far
 
     def keep(done: _Done) -> None:
+        nonlocal read
+        read = done.end
         report.rows += done.rows
         report.bad += len(done.errors)
         report.errors += done.errors[: SHOWN_ERRORS - len(report.errors)]
@@ -311,7 +317,8 @@ def import_file(
         local = _Worker(setup)
         trial = TRIAL_JOBS if pool is None and workers > 1 else 0
         local_rate = _timed(map(local.work, itertools.islice(jobs, trial)), keep)
-        if pool or (pool is None and local_rate is not None and jobs.more()):
+        rest = (size - read) * report.rows / max(read, 1) / (local_rate or math.inf)
+        if pool or (pool is None and rest > POOL_WORTH_SECONDS and jobs.more()):
             with start_pool(workers, _start_pool_worker, (setup,), __name__) as executor:
                 pooled = ordered(executor, _work_in_pool, jobs, 2 * workers)
                 pool_rate = _timed(itertools.islice(pooled, 2 * trial + 1), keep)
