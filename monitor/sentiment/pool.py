@@ -106,10 +106,11 @@ def start_pool(
 
     forkserver, not fork: the daemon runs scheduler threads, and forking a threaded process can
     copy a lock held by another thread into the child. The server imports ``module`` (the
-    caller's, with the scorer under it) once; each worker forks from it with that done.
+    caller's) and builds the default Scorer once (``preload``); each worker forks from it
+    with that done.
     """
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([module])
+    context.set_forkserver_preload([module, "monitor.sentiment.preload"])
     return ProcessPoolExecutor(workers, context, initializer, initargs)
 
 
