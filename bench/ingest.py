@@ -194,7 +194,10 @@ def main() -> None:
     server.terminate()
     rate = {name: statistics.median(runs) for name, runs in rates.items()}
     vader = rate["vader"]
-    print(f"{HITS:,} hits, median of {ROUNDS} interleaved rounds, {cores} cores")
+    print(
+        f"{HITS:,} hits, median of {ROUNDS} interleaved rounds, {cores} cores, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"bare VADER polarity_scores on the same texts:  {vader:8,.0f} texts/s")
     print(
         f"poll --once, pool off (HTTP+match+score+SQLite): {rate['pool off']:8,.0f} mentions/s"

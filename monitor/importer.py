@@ -1,33 +1,45 @@
 """`monitor import FILE`: load historical mentions from .jsonl or .csv into the store.
 
-Streams the file (memory stays flat however large it is), scores each batch on every core
-(`sentiment.pool.score_texts`), and stores with INSERT OR IGNORE on the mention key, so importing
-the same file again stores nothing new. The per-minute aggregates follow through the store's
-triggers, so detection and backtest see imported history at once. A row that cannot be used is
-reported with its line number and skipped; the rest still goes in.
+Streams the file (memory stays flat however large it is) in jobs of a few thousand rows. A job
+is parsed, validated, matched to its topics and scored by one worker, and this process only
+reads the file and stores what comes back, with INSERT OR IGNORE on the mention key, so
+importing the same file again stores nothing new. Whether the workers are a process pool or
+this process is measured, not guessed: the first jobs run here, the next ones in the pool, and
+the pool keeps the rest only if it was faster (on a loaded machine it can be slower). The
+per-minute aggregates follow through the store's triggers, so detection and backtest see
+imported history at once. A row that cannot be used is reported with its line number and
+skipped; the rest still goes in.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import math
+import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 from monitor.config import Config
+from monitor.config_sections import BrandConfig
 from monitor.matching import BrandMatcher
-from monitor.models import Mention, Scored
-from monitor.sentiment.pool import POOL_THRESHOLD, ScorerSpec, score_texts
+from monitor.models import Label, Mention, Score, Scored
+from monitor.sentiment.pool import ScorerSpec, ordered, start_pool
 from monitor.store import Store
 
-BATCH = 50_000  # rows per scoring batch: large enough that the pool's start-up is amortised
+BATCH = 2_000  # rows per job: small enough that a job and its results cross processes cheaply
 SHOWN_ERRORS = 20  # bad rows listed in the summary; the rest are counted
+TRIAL_JOBS = 3  # jobs timed in this process, then in the pool, before choosing between them
+# A pool starts only if the rest of the file would take longer than this in this process:
+# starting one costs ~0.5 s (processes, VADER's lexicon, the complaint patterns).
+POOL_WORTH_SECONDS = 2.0
+_REQUIRED = ("native_id", "created_at", "text")
 
 
 class ImportFileError(ValueError):
@@ -41,6 +53,7 @@ class ImportReport:
     bad: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
     seconds: float = 0.0
+    workers: int = 1  # processes that scored most of the rows
 
     @property
     def duplicates(self) -> int:
@@ -50,7 +63,8 @@ class ImportReport:
         lines = [
             f"read {self.rows} rows: stored {self.stored} new, {self.duplicates} already "
             f"stored, {self.bad} bad ({self.seconds:.1f}s, "
-            f"{self.rows / max(self.seconds, 1e-9):.0f} rows/s)"
+            f"{self.rows / max(self.seconds, 1e-9):.0f} rows/s, "
+            f"{'one process' if self.workers == 1 else f'{self.workers} worker processes'})"
         ]
         lines += [f"  line {line}: {reason}" for line, reason in self.errors]
         if self.bad > len(self.errors):
@@ -59,9 +73,46 @@ class ImportReport:
 
 
 @dataclass(frozen=True, slots=True)
-class _Brand:
-    spec: ScorerSpec
-    matcher: BrandMatcher
+class _Setup:
+    """What a worker builds its scorers and matchers from: plain picklable values."""
+
+    brands: tuple[tuple[BrandConfig, ScorerSpec], ...]
+    brand: str | None
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """Rows of the file, each with its line number: a JSON line, or CSV fields under
+    ``header``; ``error`` is where the reader gave up on the rest of the file, if it did."""
+
+    rows: list[tuple[int, Any]]
+    header: tuple[str, ...] | None
+    end: int  # bytes of the file read when the job was cut, for the progress bar
+    error: tuple[int, str] | None = None
+
+
+# A scored row as it crosses back from a worker: flat, because pickling a tuple of plain
+# values costs a fraction of pickling the nested dataclasses (16 us a row, a third of storing).
+_Flat = tuple[
+    str, str, str, str, str, str, datetime, float | None, float, float, float, float, Label,
+    tuple[str, ...],
+]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Done:
+    rows: int
+    scored: list[_Flat]
+    errors: list[tuple[int, str]]
+    end: int
+
+
+def _scored(flat: _Flat) -> Scored:
+    brand, channel, native_id, url, author, text, created_at, reach = flat[:8]
+    compound, pos, neu, neg, label, topics = flat[8:]
+    mention = Mention(channel, native_id, url, author, text, created_at, reach)
+    return Scored(mention, brand, Score(compound, pos, neu, neg, label), topics)
 
 
 def parse_time(value: Any) -> datetime:
@@ -84,65 +135,124 @@ def parse_time(value: Any) -> datetime:
     return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
 
 
+def _text(raw: dict[str, Any], name: str) -> str:
+    value = raw.get(name)
+    return "" if value is None else str(value)
+
+
 def parse_row(
-    raw: dict[str, Any], brands: dict[str, _Brand], brand: str | None, channel: str
+    raw: dict[str, Any], brands: Iterable[str], brand: str | None, channel: str
 ) -> tuple[str, Mention]:
     """(brand, mention) from one row, or ValueError saying what is wrong with it."""
-
-    def text_of(name: str) -> str:
-        value = raw.get(name)
-        return "" if value is None else str(value)
-
-    for name in ("native_id", "created_at", "text"):
-        if not text_of(name).strip():
+    for name in _REQUIRED:
+        if not _text(raw, name).strip():
             raise ValueError(f"{name} is missing")
-    which = text_of("brand") or brand
+    which = _text(raw, "brand") or brand
     if not which:
         raise ValueError("brand is missing (add a brand field or pass --brand)")
     if which not in brands:
         raise ValueError(f"brand {which[:40]!r} is not configured ({', '.join(brands)})")
-    reach_text = text_of("reach").strip()
+    reach_text = _text(raw, "reach").strip()
     try:
         reach = float(reach_text) if reach_text else None
     except ValueError:
         raise ValueError(f"reach {reach_text[:20]!r} is not a number") from None
     mention = Mention(
-        channel=text_of("channel") or channel,
-        native_id=text_of("native_id"),
-        url=text_of("url"),
-        author=text_of("author"),
-        text=text_of("text"),
+        channel=_text(raw, "channel") or channel,
+        native_id=_text(raw, "native_id"),
+        url=_text(raw, "url"),
+        author=_text(raw, "author"),
+        text=_text(raw, "text"),
         created_at=parse_time(raw["created_at"]),
         author_reach=reach,
     )
     return which, mention
 
 
-def read_rows(path: Path, handle: IO[str]) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    """(line number, row) for each row; a row that is not even a record comes as its error."""
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, f"not JSON ({exc.msg})"
-                continue
-            yield number, row if isinstance(row, dict) else "not a JSON object"
-    elif suffix == ".csv":
-        reader = csv.DictReader(handle)
-        missing = {"native_id", "created_at", "text"} - set(reader.fieldnames or ())
-        if missing:
-            raise ImportFileError(f"{path}: the CSV header lacks {', '.join(sorted(missing))}")
+class _Worker:
+    """Turns a job's rows into scored mentions and line-numbered errors; one per process."""
+
+    def __init__(self, setup: _Setup) -> None:
+        self.setup = setup
+        self.brands = {
+            brand.name: (spec.build(), BrandMatcher(brand)) for brand, spec in setup.brands
+        }
+
+    def record(self, payload: Any, header: tuple[str, ...] | None) -> dict[str, Any]:
+        if header is not None:
+            return dict(zip(header, payload, strict=False))
         try:
-            for row in reader:
-                yield reader.line_num, row
-        except csv.Error as exc:
-            yield reader.line_num, f"CSV error ({exc})"
-    else:
-        raise ImportFileError(f"{path}: use a .jsonl or .csv file")
+            row = json.loads(payload)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise ValueError("not a JSON object")
+        return row
+
+    def work(self, job: _Job) -> _Done:
+        scored: list[_Flat] = []
+        errors: list[tuple[int, str]] = []
+        brands = self.brands
+        for number, payload in job.rows:
+            try:
+                name, mention = parse_row(
+                    self.record(payload, job.header), brands, self.setup.brand, self.setup.channel
+                )
+            except ValueError as exc:
+                errors.append((number, str(exc)))
+                continue
+            scorer, matcher = brands[name]
+            m, score = mention, scorer.score(mention.text)
+            topics = matcher.topics_of(m.text)
+            scored.append(
+                (name, m.channel, m.native_id, m.url, m.author, m.text, m.created_at,
+                 m.author_reach, score.compound, score.pos, score.neu, score.neg, score.label,
+                 topics)
+            )  # fmt: skip
+        if job.error is not None:
+            errors.append(job.error)
+        return _Done(len(job.rows) + (job.error is not None), scored, errors, job.end)
+
+
+_pool_worker: _Worker | None = None
+
+
+def _start_pool_worker(setup: _Setup) -> None:
+    global _pool_worker
+    _pool_worker = _Worker(setup)
+
+
+def _work_in_pool(job: _Job) -> _Done:
+    assert _pool_worker is not None, "the pool initializer builds the worker"
+    return _pool_worker.work(job)
+
+
+def _jobs(path: Path, raw_file: IO[bytes], batch: int) -> Iterator[_Job]:
+    """The file (.jsonl, .ndjson or .csv) cut into jobs of ``batch`` rows, read lazily."""
+    handle = io.TextIOWrapper(raw_file, encoding="utf-8", errors="replace", newline="")
+    suffix = path.suffix.lower()
+    chunk: list[tuple[int, Any]] = []
+    if suffix != ".csv":
+        lines = ((n, line) for n, line in enumerate(handle, 1) if not line.isspace())
+        while chunk := list(itertools.islice(lines, batch)):
+            yield _Job(chunk, None, raw_file.tell())
+        return
+    reader = csv.reader(handle)
+    header = tuple(next(reader, ()))
+    missing = set(_REQUIRED) - set(header)
+    if missing:
+        raise ImportFileError(f"{path}: the CSV header lacks {', '.join(sorted(missing))}")
+    try:
+        for row in reader:
+            if row:  # a blank line, as csv.DictReader skips it
+                chunk.append((reader.line_num, row))
+                if len(chunk) >= batch:
+                    yield _Job(chunk, header, raw_file.tell())
+                    chunk = []
+    except csv.Error as exc:
+        yield _Job(chunk, header, raw_file.tell(), (reader.line_num, f"CSV error ({exc})"))
+        return
+    yield _Job(chunk, header, raw_file.tell())
 
 
 def import_file(
@@ -155,70 +265,120 @@ def import_file(
     batch: int = BATCH,
     progress: Callable[[int, int], None] | None = None,
     workers: int | None = None,
-    pool_threshold: int = POOL_THRESHOLD,
+    pool: bool | None = None,
 ) -> ImportReport:
-    """Import every good row of `path`; `progress(bytes read, file size)` after each batch."""
+    """Import every good row of `path`; `progress(bytes read, file size)` after each job.
+
+    ``pool``: None chooses between a pool of ``workers`` processes (default: one per core)
+    and this process by their measured rate; True or False forces one.
+    """
     began = time.perf_counter()
-    brands = {
-        b.name: _Brand(
-            ScorerSpec.of(
-                b.lexicon,
-                b.complaint_phrases,
-                b.negative_below,
-                b.positive_above,
-                config.sentiment.complaints,
-            ),
-            BrandMatcher(b),
-        )
-        for b in config.brands
-    }
-    if brand is not None and brand not in brands:
-        raise ImportFileError(f"--brand {brand!r} is not configured ({', '.join(brands)})")
+    names = [b.name for b in config.brands]
+    if brand is not None and brand not in names:
+        raise ImportFileError(f"--brand {brand!r} is not configured ({', '.join(names)})")
+    setup = _Setup(
+        tuple(
+            (
+                b,
+                ScorerSpec.of(
+                    b.lexicon,
+                    b.complaint_phrases,
+                    b.negative_below,
+                    b.positive_above,
+                    config.sentiment.complaints,
+                ),
+            )
+            for b in config.brands
+        ),
+        brand,
+        channel or "import",
+    )
+    if path.suffix.lower() not in (".jsonl", ".ndjson", ".csv"):
+        raise ImportFileError(f"{path}: use a .jsonl or .csv file")
+    workers = workers or os.cpu_count() or 1
     report = ImportReport()
     size = path.stat().st_size
-    pending: list[tuple[str, Mention]] = []
-    with path.open("rb") as raw_file:
-        handle = io.TextIOWrapper(raw_file, encoding="utf-8", errors="replace", newline="")
-        for number, row in read_rows(path, handle):
-            report.rows += 1
-            try:
-                if isinstance(row, str):
-                    raise ValueError(row)
-                pending.append(parse_row(row, brands, brand, channel or "import"))
-            except ValueError as exc:
-                report.bad += 1
-                if len(report.errors) < SHOWN_ERRORS:
-                    report.errors.append((number, str(exc)))
-            if len(pending) >= batch:
-                report.stored += _store_batch(store, brands, pending, workers, pool_threshold)
-                pending = []
-                if progress is not None:
-                    progress(raw_file.tell(), size)
-        report.stored += _store_batch(store, brands, pending, workers, pool_threshold)
+    read = 0  # bytes of the file behind the rows kept so far
+
+    def keep(done: _Done) -> None:
+        nonlocal read
+        read = done.end
+        report.rows += done.rows
+        report.bad += len(done.errors)
+        report.errors += done.errors[: SHOWN_ERRORS - len(report.errors)]
+        if done.scored:
+            scored = list(map(_scored, done.scored))
+            report.stored += store.import_mentions(scored, datetime.now(UTC))
         if progress is not None:
-            progress(size, size)
+            progress(done.end, size)
+
+    with path.open("rb") as raw_file:
+        jobs = _Gate(_jobs(path, raw_file, batch))
+        local = _Worker(setup)
+        trial = TRIAL_JOBS if pool is None and workers > 1 else 0
+        local_rate = _timed(map(local.work, itertools.islice(jobs, trial)), keep)
+        rest = (size - read) * report.rows / max(read, 1) / (local_rate or math.inf)
+        if pool or (pool is None and rest > POOL_WORTH_SECONDS and jobs.more()):
+            with start_pool(workers, _start_pool_worker, (setup,), __name__) as executor:
+                pooled = ordered(executor, _work_in_pool, jobs, 2 * workers)
+                pool_rate = _timed(itertools.islice(pooled, 2 * trial + 1), keep)
+                faster = pool_rate is not None and pool_rate > (local_rate or 0.0)
+                if pool or faster:
+                    report.workers = workers
+                else:
+                    jobs.close()  # the jobs already out finish in the pool, the rest come here
+                for done in pooled:
+                    keep(done)
+            jobs.reopen()
+        for done in map(local.work, jobs):
+            keep(done)
     report.seconds = time.perf_counter() - began
     return report
 
 
-def _store_batch(
-    store: Store,
-    brands: dict[str, _Brand],
-    rows: list[tuple[str, Mention]],
-    workers: int | None,
-    threshold: int,
-) -> int:
-    scored: list[Scored] = []
-    for name, pipeline in brands.items():
-        mentions = [m for b, m in rows if b == name]
-        if not mentions:
-            continue
-        scores = score_texts(pipeline.spec, [m.text for m in mentions], workers, threshold)
-        scored += [
-            Scored(m, name, s, pipeline.matcher.topics_of(m.text))
-            for m, s in zip(mentions, scores, strict=True)
-        ]
-    return store.import_mentions(scored, datetime.now(UTC)) if scored else 0
+class _Gate(Iterator[_Job]):
+    """The file's jobs, with a gate: closed, it ends the pool's stream without ending the file."""
+
+    def __init__(self, jobs: Iterator[_Job]) -> None:
+        self._jobs = jobs
+        self._next: _Job | None = None
+        self._open = True
+
+    def __next__(self) -> _Job:
+        if not self._open:
+            raise StopIteration
+        if self._next is not None:
+            job, self._next = self._next, None
+            return job
+        return next(self._jobs)
+
+    def more(self) -> bool:
+        """Whether any job is left, reading it ahead if needed."""
+        if self._next is None:
+            self._next = next(self._jobs, None)
+        return self._next is not None
+
+    def close(self) -> None:
+        self._open = False
+
+    def reopen(self) -> None:
+        self._open = True
+
+
+def _timed(results: Iterator[_Done], keep: Callable[[_Done], None]) -> float | None:
+    """Rows per second while storing ``results``, from the first result on (a pool's start-up
+    is paid once, not per row); None when there were too few results to tell."""
+    first: float | None = None
+    rows = 0
+    for done in results:
+        keep(done)
+        if first is None:
+            first = time.perf_counter()
+        else:
+            rows += done.rows
+    if first is None or not rows:
+        return None
+    return rows / max(time.perf_counter() - first, 1e-9)
 
 
 def terminal_progress(stream: IO[str]) -> Callable[[int, int], None]:

@@ -127,7 +127,7 @@ def test_batches_scored_in_the_process_pool_match_in_process_scores(
     path = jsonl(tmp_path / "m.jsonl", list(rows))
     with Store(tmp_path / "a.db") as single, Store(tmp_path / "b.db") as pooled:
         import_file(config, single, path, brand="Acme", workers=1)
-        import_file(config, pooled, path, brand="Acme", batch=5, workers=2, pool_threshold=1)
+        import_file(config, pooled, path, brand="Acme", batch=5, workers=2, pool=True)
         assert [m.compound for m in single.mentions()] == [m.compound for m in pooled.mentions()]
 
 
@@ -149,3 +149,57 @@ def test_the_command_prints_a_summary(write_config: Callable[[str], Path], tmp_p
     result = CliRunner().invoke(main, ["-c", str(path), "import", str(data), "--brand", "Acme"])
     assert result.exit_code == 0, result.output
     assert "stored 3 new" in result.output and "line 4: not JSON" in result.output
+
+
+MIXED = [GOOD[0], "{not json", GOOD[1], {"native_id": "4", "text": "no time"}, "[1]", GOOD[2]]
+
+
+def test_bad_rows_keep_their_line_numbers_when_parsed_in_the_pool(
+    config: Config, tmp_path: Path
+) -> None:
+    path = jsonl(tmp_path / "m.jsonl", list(MIXED))
+    with Store(config.database) as store:
+        report = import_file(config, store, path, brand="Acme", batch=2, workers=2, pool=True)
+        assert len(store.mentions()) == 3
+    assert report.workers == 2
+    assert report.errors == [(2, "not JSON (Expecting property name enclosed in double quotes)"),
+                             (4, "created_at is missing"), (5, "not a JSON object")]  # fmt: skip
+
+
+def test_a_file_of_one_job_is_imported_in_this_process(config: Config, tmp_path: Path) -> None:
+    path = jsonl(tmp_path / "m.jsonl", GOOD)
+    with Store(config.database) as store:
+        report = import_file(config, store, path, brand="Acme", workers=2)
+    assert report.workers == 1 and "one process" in report.summary()
+
+
+def test_rows_are_stored_while_the_file_is_still_being_read(config: Config, tmp_path: Path) -> None:
+    rows = [
+        {"native_id": str(i), "created_at": T0.timestamp() + i, "text": f"acme row {i} " * 5}
+        for i in range(3000)
+    ]
+    path = jsonl(tmp_path / "m.jsonl", list(rows))
+    size = path.stat().st_size
+    seen: list[tuple[int, int]] = []
+
+    def show(done: int, total: int) -> None:
+        seen.append((done, total))
+
+    with Store(config.database) as store:
+        import_file(config, store, path, brand="Acme", batch=100, progress=show, workers=1)
+    assert seen[0][0] < size / 4  # the first batch went in long before the end of the file
+    assert seen[-1] == (size, size)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_a_file_too_small_to_pay_for_a_pool_is_imported_in_this_process(
+    config: Config, tmp_path: Path
+) -> None:
+    rows = [
+        {"native_id": str(i), "created_at": T0.timestamp() + i, "text": "acme is fine"}
+        for i in range(40)
+    ]
+    path = jsonl(tmp_path / "m.jsonl", list(rows))
+    with Store(config.database) as store:
+        report = import_file(config, store, path, brand="Acme", batch=5, workers=2)
+    assert (report.stored, report.workers) == (40, 1)

@@ -1,22 +1,29 @@
-"""Scoring a large batch of texts on every core: a process pool, one Scorer per worker.
+"""Scoring on every core: a process pool, one Scorer per worker, jobs streamed in order.
 
 VADER is pure Python, so one process scores on one core. A backfill or a large poll hands
 thousands of texts at once; those are cut into chunks and scored by one worker per core, each
 holding a Scorer built once by the pool initializer from a small picklable ``ScorerSpec``.
 Small batches stay in-process: a pool costs ~0.3 s to start (a process, VADER's lexicon, the
-complaint patterns), more than scoring a few thousand short texts takes.
+complaint patterns), more than scoring a few thousand short texts takes. ``start_pool`` and
+``ordered`` serve a longer stream (``monitor import``): jobs go out a few at a time, so memory
+stays flat however many there are, and results come back in the jobs' order.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from monitor.models import Score
 from monitor.sentiment.scorer import Scorer
+
+J = TypeVar("J")
+R = TypeVar("R")
 
 # Below this many texts a batch is scored in-process (see the module docstring).
 POOL_THRESHOLD = 5000
@@ -88,10 +95,34 @@ def score_texts(
         return [scorer.score(text) for text in texts]
     size = -(-len(texts) // (workers * _CHUNKS_PER_WORKER))
     chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
-    # forkserver, not fork: the daemon that calls this runs scheduler threads, and forking a
-    # threaded process can copy a lock held by another thread into the child.
-    context = multiprocessing.get_context("forkserver")
-    # The server imports the scorer once; each worker forks from it with that already done.
-    context.set_forkserver_preload([__name__])
-    with ProcessPoolExecutor(workers, context, _start_worker, (spec,)) as pool:
+    with start_pool(workers, _start_worker, (spec,), __name__) as pool:
         return [score for chunk in pool.map(_score_chunk, chunks) for score in chunk]
+
+
+def start_pool(
+    workers: int, initializer: Callable[..., None], initargs: tuple[Any, ...], module: str
+) -> ProcessPoolExecutor:
+    """A pool of ``workers`` processes, each set up once by ``initializer(*initargs)``.
+
+    forkserver, not fork: the daemon runs scheduler threads, and forking a threaded process can
+    copy a lock held by another thread into the child. The server imports ``module`` (the
+    caller's) and builds the default Scorer once (``preload``); each worker forks from it
+    with that done.
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([module, "monitor.sentiment.preload"])
+    return ProcessPoolExecutor(workers, context, initializer, initargs)
+
+
+def ordered(
+    pool: ProcessPoolExecutor, work: Callable[[J], R], jobs: Iterable[J], in_flight: int
+) -> Iterator[R]:
+    """``work(job)`` for each job on the pool, in the jobs' order, at most ``in_flight``
+    jobs out at once (``Executor.map`` would take the whole stream in first)."""
+    pending: deque[Future[R]] = deque()
+    for job in jobs:
+        pending.append(pool.submit(work, job))
+        if len(pending) >= in_flight:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()

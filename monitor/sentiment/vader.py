@@ -1,18 +1,22 @@
-"""Our VADER: linear in the text's length, and reading a phrase rule's token at its own valence.
+"""Our VADER: the stock analyzer's scores, exactly, for a fraction of its work per text.
 
 vaderSentiment 3.3.2 rebuilds the lower-cased word list for every sentiment word (in
-``_negation_check`` and ``_special_idioms_check``) and looks each sentiment up with
-``list.index`` in ``_but_check``, so a 10 KB mention costs ~200 ms. Here each text is
-lower-cased once and the checks index that list. The methods below restate VADER's own
-(``polarity_scores``, ``sentiment_valence`` and its checks) step for step, so scores are
-identical to the stock analyzer's; they rely on its internals, hence the version pin on
-vaderSentiment in pyproject.toml, and tests/sentiment/test_vader.py compares the two on the
-ground-truth sets and on long texts.
+``_negation_check`` and ``_special_idioms_check``), looks each sentiment up with ``list.index``
+in ``_but_check`` (quadratic), builds the emoji-free text a character at a time, and walks every
+word through ``sentiment_valence`` although most words are in no list at all. Here each text is
+split and lower-cased once, a set intersection finds the few words VADER scores (a text with
+none is neutral without a walk), and only those words run the rules, reading the one list; the
+idiom check runs only when a word near it can start an idiom. Each step restates VADER's own,
+in its order of float operations, so every score equals the stock analyzer's bit for bit; that
+relies on its internals, hence the version pin on vaderSentiment in pyproject.toml, and
+tests/sentiment/test_vader.py compares the two on the ground-truth sets and adversarial texts.
 """
 
 from __future__ import annotations
 
 import heapq
+import math
+import string
 from collections.abc import Mapping, Sequence
 
 from vaderSentiment.vaderSentiment import (
@@ -22,12 +26,14 @@ from vaderSentiment.vaderSentiment import (
     NEGATE,
     SPECIAL_CASES,
     SentimentIntensityAnalyzer,
-    SentiText,
-    scalar_inc_dec,
 )
 
 Sentiment = float | int  # VADER keeps a plain 0 for words it does not score
 _NEGATE = frozenset(NEGATE)
+_PUNCTUATION = string.punctuation
+# The first words of VADER's multi-word idioms and boosters: a word's idiom check can change
+# its valence only when one of the words it reads (three before, itself) starts one of them.
+_IDIOM_STARTS = frozenset(key.split()[0] for key in [*SPECIAL_CASES, *BOOSTER_DICT] if " " in key)
 
 
 def _negated(word: str) -> bool:
@@ -35,8 +41,12 @@ def _negated(word: str) -> bool:
     return word in _NEGATE or "n't" in word
 
 
+def _neutral() -> dict[str, float]:
+    return {"neg": 0.0, "neu": 1.0, "pos": 0.0, "compound": 0.0}
+
+
 class Vader(SentimentIntensityAnalyzer):  # type: ignore[misc]  # vaderSentiment is untyped
-    """VADER, linear in length; a rule's synthetic token reads at ``rule_valences[token]``.
+    """VADER, fast; a rule's synthetic token reads at ``rule_valences[token]``.
 
     A rule has already read its own negation ("never arrived", "can't log in"), so VADER's
     negation and intensifier look-back must not flip it again: in "can't log in. still no
@@ -48,28 +58,42 @@ class Vader(SentimentIntensityAnalyzer):  # type: ignore[misc]  # vaderSentiment
 
     def polarity_scores(self, text: str) -> dict[str, float]:
         text = self._describe_emoji(text)
-        _words, sentiments = self._sentiments(text)
-        scores: dict[str, float] = self.score_valence(sentiments, text)
-        return scores
+        words = _words(text)
+        if not words:
+            return {"neg": 0.0, "neu": 0.0, "pos": 0.0, "compound": 0.0}
+        lowered = list(map(str.lower, words))
+        scored = self.lexicon.keys() & lowered
+        if not scored and (not self.rule_valences or self.rule_valences.keys().isdisjoint(lowered)):
+            return _neutral()
+        return _score_valence(self._valences(words, lowered, scored), text)
 
     def word_valences(self, text: str) -> list[tuple[str, Sentiment]]:
         """Each word VADER reads, with what it adds to the sum (negation, boosters, caps and
         the "but" rule applied): what ``polarity_scores`` totals, to explain a score."""
-        words, sentiments = self._sentiments(self._describe_emoji(text))
+        words = _words(self._describe_emoji(text))
+        lowered = list(map(str.lower, words))
+        sentiments = self._valences(words, lowered, self.lexicon.keys() & lowered)
         return list(zip(words, sentiments, strict=True))
 
-    def _sentiments(self, text: str) -> tuple[list[str], list[Sentiment]]:
-        sentitext = SentiText(text)
-        words: list[str] = sentitext.words_and_emoticons
-        lowered = [w.lower() for w in words]
+    def _valences(self, words: list[str], lowered: list[str], scored: set[str]) -> list[Sentiment]:
+        """VADER's sentiments list: a plain 0 for each word it does not score, as it keeps."""
+        sentiments: list[Sentiment] = [0] * len(words)
+        rules = self.rule_valences
+        is_cap_diff: bool | None = None
         last = len(lowered) - 1
-        sentiments: list[Sentiment] = []
         for i, item in enumerate(lowered):
-            if item in BOOSTER_DICT or (i < last and item == "kind" and lowered[i + 1] == "of"):
-                sentiments.append(0)
+            if item in scored:
+                if item in BOOSTER_DICT or (item == "kind" and i < last and lowered[i + 1] == "of"):
+                    continue
+            elif not rules or item not in rules:
                 continue
-            sentiments.append(self._valence(words, lowered, sentitext.is_cap_diff, i))
-        return words, _but_check(lowered, sentiments)
+            if is_cap_diff is None:
+                caps = sum(map(str.isupper, words))
+                is_cap_diff = 0 < caps < len(words)
+            sentiments[i] = self._valence(words, lowered, is_cap_diff, i)
+        if "but" in lowered:
+            _but_check(lowered, sentiments)
+        return sentiments
 
     def _describe_emoji(self, text: str) -> str:
         """VADER's emoji step: each emoji becomes its description, spaced from the word before."""
@@ -109,20 +133,30 @@ class Vader(SentimentIntensityAnalyzer):  # type: ignore[misc]  # vaderSentiment
             or (i > 2 and lowered[i - 3] == "no" and lowered[i - 1] in ("or", "nor"))
         ):
             valence = lexicon[item_lower] * N_SCALAR
-        if item.isupper() and is_cap_diff:
+        if is_cap_diff and item.isupper():
             valence = valence + C_INCR if valence > 0 else valence - C_INCR
         for start_i in range(3):
             before = i - (start_i + 1)
-            if i > start_i and lowered[before] not in lexicon:
-                s = scalar_inc_dec(words[before], valence, is_cap_diff)
+            if before < 0:
+                break
+            before_lower = lowered[before]
+            if before_lower in lexicon:
+                continue
+            # VADER's scalar_inc_dec, on the word's lower-cased form it already has.
+            s = 0.0
+            booster = BOOSTER_DICT.get(before_lower)
+            if booster is not None:
+                s = -booster if valence < 0 else booster
+                if is_cap_diff and words[before].isupper():
+                    s = s + C_INCR if valence > 0 else s - C_INCR
                 if start_i == 1 and s != 0:
                     s = s * 0.95
-                if start_i == 2 and s != 0:
+                elif start_i == 2 and s != 0:
                     s = s * 0.9
-                valence = valence + s
-                valence = _negation_check(valence, lowered, start_i, i)
-                if start_i == 2:
-                    valence = _special_idioms_check(valence, lowered, i)
+            valence = valence + s
+            valence = _negation_check(valence, lowered, start_i, i)
+            if start_i == 2 and not _IDIOM_STARTS.isdisjoint(lowered[i - 3 : i + 1]):
+                valence = _special_idioms_check(valence, lowered, i)
         return self._least(valence, lowered, i)
 
     def _least(self, valence: float, lowered: list[str], i: int) -> float:
@@ -132,6 +166,78 @@ class Vader(SentimentIntensityAnalyzer):  # type: ignore[misc]  # vaderSentiment
         elif i > 0 and lowered[i - 1] not in self.lexicon and lowered[i - 1] == "least":
             valence = valence * N_SCALAR
         return valence
+
+
+def _words(text: str) -> list[str]:
+    """VADER's SentiText words: split on whitespace, punctuation stripped from each end unless
+    that leaves two characters or fewer (an emoticon such as ":)" stays whole)."""
+    return [s if len(s := w.strip(_PUNCTUATION)) > 2 else w for w in text.split()]
+
+
+def _score_valence(sentiments: list[Sentiment], text: str) -> dict[str, float]:
+    """VADER's ``score_valence``, with its sums taken in its order."""
+    sum_s = float(sum(sentiments))
+    ep_count = min(text.count("!"), 4)
+    qm_count = text.count("?")
+    qm_amplifier: float = 0
+    if qm_count > 1:
+        qm_amplifier = qm_count * 0.18 if qm_count <= 3 else 0.96
+    punct_emph_amplifier = ep_count * 0.292 + qm_amplifier
+    if sum_s > 0:
+        sum_s += punct_emph_amplifier
+    elif sum_s < 0:
+        sum_s -= punct_emph_amplifier
+    compound = min(max(sum_s / math.sqrt((sum_s * sum_s) + 15), -1.0), 1.0)
+    pos_sum = 0.0
+    neg_sum = 0.0
+    neu_count = len(sentiments)
+    for sentiment_score in sentiments:
+        if sentiment_score:  # most are a plain 0: VADER's neutral words
+            if sentiment_score > 0:
+                pos_sum += float(sentiment_score) + 1
+            if sentiment_score < 0:
+                neg_sum += float(sentiment_score) - 1
+            neu_count -= 1
+    if pos_sum > math.fabs(neg_sum):
+        pos_sum += punct_emph_amplifier
+    elif pos_sum < math.fabs(neg_sum):
+        neg_sum -= punct_emph_amplifier
+    total = pos_sum + math.fabs(neg_sum) + neu_count
+    return {
+        "neg": round(math.fabs(neg_sum / total), 3),
+        "neu": round(math.fabs(neu_count / total), 3),
+        "pos": round(math.fabs(pos_sum / total), 3),
+        "compound": round(compound, 4),
+    }
+
+
+def _but_check(lowered: Sequence[str], sentiments: list[Sentiment]) -> list[Sentiment]:
+    """VADER's "but" rule, with the same result as its ``sentiments.index`` walk.
+
+    VADER visits each position k, finds the FIRST position holding an equal value (not k
+    itself when an earlier score has the same value), and scales the score there: by 0.5
+    before the first "but", by 1.5 after it. Equal values are common (0, repeated words), so
+    the result depends on that quirk; a min-heap of positions per value replays it in
+    O(n log n) instead of O(n²).
+    """
+    if "but" not in lowered:
+        return sentiments
+    bi = lowered.index("but")
+    where: dict[Sentiment, list[int]] = {}
+    for position, value in enumerate(sentiments):
+        where.setdefault(value, []).append(position)  # ascending, so already a heap
+    for k in range(len(sentiments)):
+        value = sentiments[k]
+        si = where[value][0]
+        if si == bi:
+            continue
+        scaled = value * 0.5 if si < bi else value * 1.5
+        heapq.heappop(where[value])
+        if not where[value]:
+            del where[value]
+        sentiments[si] = scaled
+        heapq.heappush(where.setdefault(scaled, []), si)
+    return sentiments
 
 
 def _negation_check(valence: float, lowered: list[str], start_i: int, i: int) -> float:
@@ -175,32 +281,3 @@ def _special_idioms_check(valence: float, lowered: list[str], i: int) -> float:
         if n_gram in BOOSTER_DICT:
             valence = valence + BOOSTER_DICT[n_gram]
     return valence
-
-
-def _but_check(lowered: Sequence[str], sentiments: list[Sentiment]) -> list[Sentiment]:
-    """VADER's "but" rule, with the same result as its ``sentiments.index`` walk.
-
-    VADER visits each position k, finds the FIRST position holding an equal value (not k
-    itself when an earlier score has the same value), and scales the score there: by 0.5
-    before the first "but", by 1.5 after it. Equal values are common (0, repeated words), so
-    the result depends on that quirk; a min-heap of positions per value replays it in
-    O(n log n) instead of O(n²).
-    """
-    if "but" not in lowered:
-        return sentiments
-    bi = lowered.index("but")
-    where: dict[Sentiment, list[int]] = {}
-    for position, value in enumerate(sentiments):
-        where.setdefault(value, []).append(position)  # ascending, so already a heap
-    for k in range(len(sentiments)):
-        value = sentiments[k]
-        si = where[value][0]
-        if si == bi:
-            continue
-        scaled = value * 0.5 if si < bi else value * 1.5
-        heapq.heappop(where[value])
-        if not where[value]:
-            del where[value]
-        sentiments[si] = scaled
-        heapq.heappush(where.setdefault(scaled, []), si)
-    return sentiments
