@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from monitor.alerting.series import Counts as Counts  # re-exported: incidents, spikes
+from monitor.alerting.series import micros
 from monitor.alerting.stats import nb_tail, upper_level
 
 Interval = tuple[datetime, datetime]
@@ -33,7 +34,6 @@ Severity = Literal["warning", "critical"]
 # variance; dividing by it keeps the trimmed estimate unbiased while a past spike cannot inflate it.
 _TRIMMED_SQUARE_BIAS = 0.4377
 _DAY = timedelta(days=1)
-_US = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -122,7 +122,7 @@ def _observed(start: datetime, step: timedelta, multiples: range, since: datetim
     `start - m * step` begins at or after `since`."""
     if since is None:
         return multiples
-    return range(multiples.start, min(multiples.stop, (start - since) // step + 1))
+    return range(multiples.start, min(multiples.stop, micros(start - since) // micros(step) + 1))
 
 
 def _clean(
@@ -138,9 +138,10 @@ def _clean(
     if not excluded or not multiples:
         return multiples
     banned: set[int] = set()
+    step_us = micros(step)
     for s, e in excluded:
         # s < end - m * step and start - m * step < e, solved for the integer m.
-        first, final = (start - e) // step + 1, (end - s - _US) // step
+        first, final = micros(start - e) // step_us + 1, (micros(end - s) - 1) // step_us
         banned.update(range(max(first, multiples.start), min(final + 1, multiples.stop)))
     return [m for m in multiples if m not in banned] if banned else multiples
 
@@ -179,11 +180,10 @@ def _dispersion(
     w = settings.window
     residuals: list[float] = []
     for offset in (-w, timedelta(0), w):
-        # Only copies that ended before the window began: k days >= offset + w.
-        first = -(-(offset + w) // _DAY)
-        sample = counts.shifted(
-            now + offset - w, now + offset, _DAY, [k for k in days if k >= first]
-        )
+        # Only copies that ended before the window began: k days >= offset + w (every day
+        # back when the window and its neighbour fit in a day).
+        ended = days if offset + w <= _DAY else [k for k in days if k * _DAY >= offset + w]
+        sample = counts.shifted(now + offset - w, now + offset, _DAY, ended)
         if sample:
             mean = _trimmed_mean(sample)
             residuals += [(x - mean) ** 2 for x in sample]

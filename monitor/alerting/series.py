@@ -23,6 +23,12 @@ _US = timedelta(microseconds=1)
 _GRID_SLACK = 64
 
 
+def micros(delta: timedelta) -> int:
+    """Whole microseconds in `delta`: dividing these ints is exact, like dividing timedeltas,
+    and several times faster."""
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
 class Counts(Protocol):
     """Negative mentions (or their reach weights) created in [start, end)."""
 
@@ -52,19 +58,19 @@ class BucketCounts:
         resolution`): copied from `prefix`, never re-added, so every window sum is the same
         float as the binary search would give."""
         self.origin = times[0] if times else None
-        self.offsets = offsets = [(t - times[0]) // _US for t in times]
+        self.offsets = [micros(t - times[0]) for t in times]
         self.dense: list[float] = []
-        resolution = math.gcd(*offsets)
-        points = offsets[-1] // resolution + 1 if resolution else 1
-        self.resolution: timedelta | None = resolution * _US if resolution else _US
+        self._jumps: dict[timedelta, int | None] = {}
+        self._grid_us = grid = math.gcd(*self.offsets) or 1
+        points = self.offsets[-1] // grid + 1 if times else 1
+        self.resolution: timedelta | None = grid * _US
         if points > _GRID_SLACK * len(times) + 1024:
             self.resolution = None
             return
-        step = resolution or 1
         dense = [0.0] * (points + 1)
         done = 0
-        for i, offset in enumerate(offsets):
-            point = offset // step
+        for i, offset in enumerate(self.offsets):
+            point = offset // grid
             dense[done + 1 : point + 1] = [self.prefix[i]] * (point - done)
             done = point
         dense[done + 1 :] = [self.prefix[-1]]
@@ -72,14 +78,21 @@ class BucketCounts:
 
     def _index(self, when: datetime) -> int:
         """How many grid points lie before `when`; may fall outside [0, len(dense) - 1]."""
-        assert self.origin is not None and self.resolution is not None
-        return -((self.origin - when) // self.resolution)
+        assert self.origin is not None
+        return -(micros(self.origin - when) // self._grid_us)
+
+    def _jump(self, step: timedelta) -> int | None:
+        """Grid points in `step`, or None when it is not a whole number of them."""
+        if step not in self._jumps:
+            jump, rest = divmod(micros(step), self._grid_us)
+            self._jumps[step] = None if self.resolution is None or rest else jump
+        return self._jumps[step]
 
     def _prefix_at(self, when: datetime) -> float:
         if self.origin is None:
             return 0.0
         if self.resolution is None:
-            offset = -((self.origin - when) // _US)
+            offset = -micros(self.origin - when)
             return self.prefix[bisect.bisect_left(self.offsets, offset)]
         return self.dense[min(len(self.dense) - 1, max(0, self._index(when)))]
 
@@ -94,10 +107,10 @@ class BucketCounts:
         """`[self(start - m * step, end - m * step) for m in multiples]`, in that order."""
         if end <= start or not multiples or self.origin is None:
             return [0.0] * len(multiples)
-        if self.resolution is None or step % self.resolution:
-            return [self(start - m * step, end - m * step) for m in multiples]
         # A shift by whole buckets moves both ends by the same number of grid points.
-        jump = step // self.resolution
+        jump = self._jump(step)
+        if jump is None:
+            return [self(start - m * step, end - m * step) for m in multiples]
         lo, hi = self._index(start), self._index(end)
         dense, last = self.dense, len(self.dense) - 1
         if lo - max(multiples) * jump >= 0 and hi - min(multiples) * jump <= last:
