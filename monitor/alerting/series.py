@@ -42,77 +42,86 @@ class Counts(Protocol):
 
 
 class BucketCounts:
-    """Sum of the buckets whose start time lies in [start, end); times ascending."""
+    """Sum of the buckets whose start time lies in [start, end); times ascending.
 
-    def __init__(self, times: Sequence[datetime], values: Sequence[float]) -> None:
+    Windows are found by binary search until `grid_after` runs of windows have been asked for;
+    then the prefix sums are laid on the buckets' regular grid, which a replay's thousands of
+    evaluations share. A live pass (one evaluation, six runs) never pays for laying it.
+    """
+
+    def __init__(
+        self, times: Sequence[datetime], values: Sequence[float], *, grid_after: int = 64
+    ) -> None:
         if len(times) != len(values):
             raise ValueError("times and values must be the same length")
         if any(b < a for a, b in itertools.pairwise(times)):
             raise ValueError("bucket times must be in ascending order")
         self.times = list(times)
         self.prefix = [0.0, *itertools.accumulate(float(v) for v in values)]
-        self._grid(self.times)
-
-    def _grid(self, times: list[datetime]) -> None:
-        """`dense[i]` is the prefix sum of the buckets before grid point i (`origin + i *
-        resolution`): copied from `prefix`, never re-added, so every window sum is the same
-        float as the binary search would give."""
-        self.origin = times[0] if times else None
-        self.offsets = [micros(t - times[0]) for t in times]
-        self.dense: list[float] = []
+        self.resolution: timedelta | None = None  # the grid's spacing, once laid
+        self._laid = False
+        self._runs_before_grid = grid_after
+        self._dense: list[float] = []
+        self._grid_us = 1
         self._jumps: dict[timedelta, int | None] = {}
-        self._grid_us = grid = math.gcd(*self.offsets) or 1
-        points = self.offsets[-1] // grid + 1 if times else 1
-        self.resolution: timedelta | None = grid * _US
-        if points > _GRID_SLACK * len(times) + 1024:
-            self.resolution = None
+
+    def _lay_grid(self) -> None:
+        """`_dense[i]` is the prefix sum of the buckets before grid point i (`times[0] + i *
+        resolution`): copied from `prefix`, never re-added, so every window sum is the same
+        float as the binary search gives. Built with C-level maps: it runs once per scope."""
+        self._laid = True
+        self._jumps.clear()
+        times, n = self.times, len(self.times)
+        if not times:
             return
-        dense = [0.0] * (points + 1)
-        done = 0
-        for i, offset in enumerate(self.offsets):
-            point = offset // grid
-            dense[done + 1 : point + 1] = [self.prefix[i]] * (point - done)
-            done = point
-        dense[done + 1 :] = [self.prefix[-1]]
-        self.dense = dense
+        deltas = map(operator.sub, times, itertools.repeat(times[0]))
+        offsets = list(map(operator.floordiv, deltas, itertools.repeat(_US)))
+        grid = math.gcd(*offsets) or 1
+        if offsets[-1] // grid + 1 > _GRID_SLACK * n + 1024:
+            return  # too irregular: binary search stays
+        points = list(map(operator.floordiv, offsets, itertools.repeat(grid)))
+        gaps = map(operator.sub, points[1:], points[:-1])
+        runs = itertools.chain.from_iterable(map(itertools.repeat, self.prefix[1:n], gaps))
+        self._dense = [0.0, *runs, self.prefix[n]]
+        self._grid_us, self.resolution = grid, grid * _US
 
     def _index(self, when: datetime) -> int:
-        """How many grid points lie before `when`; may fall outside [0, len(dense) - 1]."""
-        assert self.origin is not None
-        return -(micros(self.origin - when) // self._grid_us)
+        """How many grid points lie before `when`; may fall outside [0, len(_dense) - 1]."""
+        return -(micros(self.times[0] - when) // self._grid_us)
 
     def _jump(self, step: timedelta) -> int | None:
         """Grid points in `step`, or None when it is not a whole number of them."""
         if step not in self._jumps:
             jump, rest = divmod(micros(step), self._grid_us)
-            self._jumps[step] = None if self.resolution is None or rest else jump
+            self._jumps[step] = None if rest else jump
         return self._jumps[step]
-
-    def _prefix_at(self, when: datetime) -> float:
-        if self.origin is None:
-            return 0.0
-        if self.resolution is None:
-            offset = -micros(self.origin - when)
-            return self.prefix[bisect.bisect_left(self.offsets, offset)]
-        return self.dense[min(len(self.dense) - 1, max(0, self._index(when)))]
 
     def __call__(self, start: datetime, end: datetime) -> float:
         if end <= start:
             return 0.0
-        return self._prefix_at(end) - self._prefix_at(start)
+        if self.resolution is None:
+            hi = bisect.bisect_left(self.times, end)
+            return self.prefix[hi] - self.prefix[bisect.bisect_left(self.times, start)]
+        dense, last = self._dense, len(self._dense) - 1
+        return (
+            dense[min(last, max(0, self._index(end)))]
+            - dense[min(last, max(0, self._index(start)))]
+        )
 
     def shifted(
         self, start: datetime, end: datetime, step: timedelta, multiples: Sequence[int]
     ) -> list[float]:
         """`[self(start - m * step, end - m * step) for m in multiples]`, in that order."""
-        if end <= start or not multiples or self.origin is None:
-            return [0.0] * len(multiples)
+        if not self._laid:
+            self._runs_before_grid -= 1
+            if self._runs_before_grid < 0:
+                self._lay_grid()
         # A shift by whole buckets moves both ends by the same number of grid points.
-        jump = self._jump(step)
-        if jump is None:
+        jump = self._jump(step) if self.resolution is not None else None
+        if jump is None or end <= start or not multiples:
             return [self(start - m * step, end - m * step) for m in multiples]
         lo, hi = self._index(start), self._index(end)
-        dense, last = self.dense, len(self.dense) - 1
+        dense, last = self._dense, len(self._dense) - 1
         if lo - max(multiples) * jump >= 0 and hi - min(multiples) * jump <= last:
             if isinstance(multiples, range) and multiples.step > 0:
                 return list(

@@ -92,7 +92,7 @@ def test_grid_and_binary_search_make_the_same_decisions_step_by_step() -> None:
     times, values = scripted_minutes()
     settings = DetectorSettings(resolve_after=timedelta(hours=2))
     start = NOW - timedelta(hours=3)
-    fast = replay(BucketCounts(times, values), START, settings, start, 36 * 12)
+    fast = replay(BucketCounts(times, values, grid_after=0), START, settings, start, 36 * 12)
     direct = replay(DirectCounts(times, values), START, settings, start, 36 * 12)
     kinds = [change.kind for _, change in fast if change is not None and change.kind]
     assert kinds.count("opened") >= 2 and kinds.count("resolved") >= 2
@@ -103,7 +103,7 @@ def test_a_young_scope_is_judged_the_same_way_on_the_grid() -> None:
     times, values = scripted_minutes()
     since = NOW - timedelta(hours=30)
     young = [(t, v) for t, v in zip(times, values, strict=True) if t >= since]
-    fast_counts = BucketCounts([t for t, _ in young], [v for _, v in young])
+    fast_counts = BucketCounts([t for t, _ in young], [v for _, v in young], grid_after=0)
     direct_counts = DirectCounts([t for t, _ in young], [v for _, v in young])
     settings = DetectorSettings(window=timedelta(minutes=30))
     fast = replay(fast_counts, since, settings, since + timedelta(hours=11), 30 * 12)
