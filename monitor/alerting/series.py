@@ -4,7 +4,7 @@ The detector asks for a few hundred window sums per evaluation (baseline days, n
 week behind the novelty floor), and a backtest evaluates every minute of eight weeks. Reading
 the scope's per-minute aggregates once and laying their prefix sums on a regular grid turns
 each window into two list lookups, and a run of windows spaced by whole buckets (the same hour
-on 28 days, 168 hours back to back) into one list comprehension over integers.
+on 28 days, 168 hours back to back) into list slices.
 """
 
 from __future__ import annotations
