@@ -9,6 +9,8 @@ Baseline, in the same run: the same steps with counts read by rescanning the raw
 mentions of the 29 days behind each step (what a detector without aggregates does), timed on
 a sample of steps and scaled to all of them. Both are timed interleaved on the same one-day
 slices (median of 3); the full 8-week replay is then timed once against the target (< 60 s).
+The machine's load average is printed with the figures: other work on a 2-core machine
+stretches every timing here.
 Run: python bench/backtest.py [--mentions 1000000]
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import random
 import statistics
 import sys
@@ -145,6 +148,7 @@ def main() -> None:
                 f"backtest of {WEEKS} weeks at 1-minute steps: {seconds:.1f}s, {found} notifications "
                 f"(target < 60 s: {'met' if seconds < 60 else 'NOT met'})"
             )
+            print("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":

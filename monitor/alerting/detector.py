@@ -7,28 +7,33 @@ the bar for the next one. The spread of those same days sets a negative binomial
 big brand's ordinary daily swings are not surprising; an effect-size floor that shrinks with volume
 keeps a dozen mentions against 3.5 expected from paging while 2,365 against 884 does.
 
-The caller supplies counts as a function `counts(start, end)` (negative mentions, or their reach
-weights, created in [start, end)) so the live detector can read store aggregates and the backtest
-or bench can read prefix sums of a replayed series.
+The caller supplies `Counts` (negative mentions, or their reach weights, created in [start, end))
+so the live detector, the backtest and the bench all read prefix sums of per-minute aggregates.
+Windows that repeat at a fixed spacing (the same hour on each baseline day, the week's hours back
+to back) are asked for as one run, and which of them earlier incidents or the scope's first
+mention rule out is worked out in integer arithmetic rather than window by window: a backtest
+evaluates every minute of eight weeks.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
+from monitor.alerting.series import Counts as Counts  # re-exported: incidents, spikes
+from monitor.alerting.series import micros
 from monitor.alerting.stats import nb_tail, upper_level
 
-Counts = Callable[[datetime, datetime], float]
 Interval = tuple[datetime, datetime]
 Severity = Literal["warning", "critical"]
 
 # For a normal sample, the mean square of the 80% smallest squared residuals is 0.4377 of the
 # variance; dividing by it keeps the trimmed estimate unbiased while a past spike cannot inflate it.
 _TRIMMED_SQUARE_BIAS = 0.4377
+_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,37 +117,60 @@ def _is_weekend(when: datetime) -> bool:
     return when.weekday() >= 5
 
 
+def _observed(start: datetime, step: timedelta, multiples: range, since: datetime | None) -> range:
+    """The multiples m (counting up by one) whose copy of the window starting at
+    `start - m * step` begins at or after `since`."""
+    if since is None:
+        return multiples
+    return range(multiples.start, min(multiples.stop, micros(start - since) // micros(step) + 1))
+
+
+def _clean(
+    start: datetime,
+    end: datetime,
+    step: timedelta,
+    multiples: range,
+    excluded: Sequence[Interval],
+) -> Sequence[int]:
+    """The multiples m (counting up by one) whose copy [start - m * step, end - m * step) of the
+    window overlaps no excluded interval (as `_overlaps` says). Still a range when none does,
+    so the counts can answer it by slicing."""
+    if not excluded or not multiples:
+        return multiples
+    banned: set[int] = set()
+    step_us = micros(step)
+    for s, e in excluded:
+        # s < end - m * step and start - m * step < e, solved for the integer m.
+        first, final = micros(start - e) // step_us + 1, (micros(end - s) - 1) // step_us
+        banned.update(range(max(first, multiples.start), min(final + 1, multiples.stop)))
+    return [m for m in multiples if m not in banned] if banned else multiples
+
+
 def _baseline_days(
     now: datetime,
     span_start: datetime,
     settings: DetectorSettings,
     excluded: Sequence[Interval],
     since: datetime | None,
-) -> list[int]:
+) -> Sequence[int]:
     """Days back whose copy of [span_start, now) was observed and is clean, preferring the same
     kind of day.
 
     When earlier incidents cover most observed days, they are the scope's normal (a daily burst
     that paged while it was new) and stay in: otherwise the baseline could never learn it.
     """
-    observed = [
-        k
-        for k in range(1, settings.baseline_days + 1)
-        if since is None or span_start - timedelta(days=k) >= since
-    ]
-    clean = [
-        k
-        for k in observed
-        if not _overlaps(span_start - timedelta(days=k), now - timedelta(days=k), excluded)
-    ]
+    observed = _observed(span_start, _DAY, range(1, settings.baseline_days + 1), since)
+    clean = _clean(span_start, now, _DAY, observed, excluded)
     if len(clean) < max(settings.min_samples, len(observed) / 2):
         clean = observed
-    same = [k for k in clean if _is_weekend(now - timedelta(days=k)) == _is_weekend(now)]
+    # k days back is weekday (today - k) mod 7, Monday being 0.
+    today, weekend = now.weekday(), _is_weekend(now)
+    same = [k for k in clean if ((today - k) % 7 >= 5) == weekend]
     return same if len(same) >= settings.min_samples else clean
 
 
 def _dispersion(
-    counts: Counts, now: datetime, days: list[int], settings: DetectorSettings, centre: float
+    counts: Counts, now: datetime, days: Sequence[int], settings: DetectorSettings, centre: float
 ) -> float:
     """Relative extra variance of the window count, from the baseline days' residuals.
 
@@ -152,11 +180,10 @@ def _dispersion(
     w = settings.window
     residuals: list[float] = []
     for offset in (-w, timedelta(0), w):
-        sample = [
-            counts(now - timedelta(days=k) + offset - w, now - timedelta(days=k) + offset)
-            for k in days
-            if now - timedelta(days=k) + offset <= now - w
-        ]
+        # Only copies that ended before the window began: k days >= offset + w (every day
+        # back when the window and its neighbour fit in a day).
+        ended = days if offset + w <= _DAY else [k for k in days if k * _DAY >= offset + w]
+        sample = counts.shifted(now + offset - w, now + offset, _DAY, ended)
         if sample:
             mean = _trimmed_mean(sample)
             residuals += [(x - mean) ** 2 for x in sample]
@@ -184,13 +211,12 @@ def _young_baseline(
     """Before a scope has `min_samples` days, every earlier window of its short life is the
     baseline: no daily curve yet, so the day's own swing widens the dispersion instead."""
     w = settings.window
-    ends = [now - j * w for j in range(1, int(timedelta(days=2) / w) + 1)]
-    usable = [
-        e for e in ends if (since is None or e - w >= since) and not _overlaps(e - w, e, excluded)
-    ]
+    # The windows ending j windows before now, back to back over two days.
+    ends = _observed(now - w, w, range(1, int(timedelta(days=2) / w) + 1), since)
+    usable = _clean(now - w, now, w, ends, excluded)
     if len(usable) * w < settings.min_history:
         return Baseline(settings.min_expected, settings.min_dispersion, 0, True)
-    sample = [counts(e - w, e) for e in usable]
+    sample = counts.shifted(now - w, now, w, usable)
     expected = max(settings.min_expected, _trimmed_mean(sample))
     variance = _trimmed_variance([(x - expected) ** 2 for x in sample], len(sample))
     alpha = max(settings.min_dispersion, (variance - expected) / (expected * expected))
@@ -217,16 +243,12 @@ def expected_count(
     days = _baseline_days(now, start - settings.level_span, settings, excluded, since)
     if len(days) < settings.min_samples:
         return _young_baseline(counts, now, settings, excluded, since)
-    seasonal = _trimmed_mean(
-        [counts(start - timedelta(days=k), now - timedelta(days=k)) for k in days]
-    )
+    seasonal = _trimmed_mean(counts.shifted(start, now, _DAY, days))
     level = 1.0
     recent_start = start - settings.level_span
     if not _overlaps(recent_start, start, excluded) and (since is None or recent_start >= since):
         recent = counts(recent_start, start)
-        predicted = _trimmed_mean(
-            [counts(recent_start - timedelta(days=k), start - timedelta(days=k)) for k in days]
-        )
+        predicted = _trimmed_mean(counts.shifted(recent_start, start, _DAY, days))
         # A few mentions of prior on both sides keep a quiet scope's level near 1.
         prior = settings.min_expected * settings.level_span / w
         raw = (recent + prior) / (predicted + prior)
@@ -245,12 +267,9 @@ def usual_high(
 ) -> float:
     """The novelty_quantile of the scope's window counts, back to back, over novelty_span."""
     w = settings.window
-    ends = [now - j * w for j in range(1, int(settings.novelty_span / w) + 1)]
-    sample = sorted(
-        counts(e - w, e)
-        for e in ends
-        if (since is None or e - w >= since) and not _overlaps(e - w, e, excluded)
-    )
+    # The windows ending j windows before now, back to back over the span.
+    ends = _observed(now - w, w, range(1, int(settings.novelty_span / w) + 1), since)
+    sample = sorted(counts.shifted(now - w, now, w, _clean(now - w, now, w, ends, excluded)))
     if not sample or settings.novelty_quantile <= 0:
         return 0.0
     return sample[min(len(sample) - 1, int(settings.novelty_quantile * len(sample)))]
