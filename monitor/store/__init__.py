@@ -54,7 +54,8 @@ class Store(
     `database` is a file path (or `sqlite:///path`) for SQLite, or a `postgresql://` URL.
     """
 
-    postgres: PgConnection | None = None
+    path: Path | None = None  # the SQLite file
+    postgres: PgConnection | None = None  # PostgreSQL's pool
 
     def __init__(self, database: Path | str | PostgresDatabase) -> None:
         self.lock = threading.RLock()
@@ -70,6 +71,7 @@ class Store(
         sqlite_conn = connect(self.path)
         self.conn = sqlite_conn
         self.begin = partial(immediate, sqlite_conn)
+        self.open_stream = sqlite_conn.execute
         self._version: Callable[[], int] = partial(schema_version, sqlite_conn)
         try:
             migrate(sqlite_utils.Database(sqlite_conn), self.path)
@@ -92,6 +94,7 @@ class Store(
             raise
         self.conn = pg_conn
         self.begin = pg_conn.transaction
+        self.open_stream = pg_conn.stream
         self.postgres = pg_conn
         self._version = partial(postgres.schema_version, pg_conn)
 
