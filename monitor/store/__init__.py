@@ -61,7 +61,8 @@ class Store(
     `database` is a file path (or `sqlite:///path`) for SQLite, or a `postgresql://` URL.
     """
 
-    postgres: PgConnection | None = None
+    path: Path | None = None  # the SQLite file
+    postgres: PgConnection | None = None  # PostgreSQL's pool
 
     def __init__(self, database: Path | str | PostgresDatabase) -> None:
         self.lock = threading.RLock()
@@ -77,6 +78,7 @@ class Store(
         sqlite_conn = connect(self.path)
         self.conn = sqlite_conn
         self.begin = partial(immediate, sqlite_conn)
+        self.open_stream = sqlite_conn.execute
         self._version: Callable[[], int] = partial(schema_version, sqlite_conn)
         try:
             migrate(sqlite_utils.Database(sqlite_conn), self.path)
@@ -99,6 +101,7 @@ class Store(
             raise
         self.conn = pg_conn
         self.begin = pg_conn.transaction
+        self.open_stream = pg_conn.stream
         self.postgres = pg_conn
         self._version = partial(postgres.schema_version, pg_conn)
 
