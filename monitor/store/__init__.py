@@ -14,6 +14,7 @@ import sqlite_utils
 
 from monitor.store.aggregates import AggregateQueries
 from monitor.store.base import StoreError, from_ts, reach_weight, ts
+from monitor.store.cluster import ClusterStore, DaemonRow, LeaderLock, Lease
 from monitor.store.connection import connect, explain
 from monitor.store.digests import DigestQueries, DigestScope
 from monitor.store.incidents import IncidentStore
@@ -24,8 +25,11 @@ from monitor.store.schema import MIGRATIONS, migrate, schema_version
 
 __all__ = [
     "MIGRATIONS",
+    "DaemonRow",
     "DigestScope",
     "Heartbeat",
+    "LeaderLock",
+    "Lease",
     "PollState",
     "Store",
     "StoreError",
@@ -36,7 +40,13 @@ __all__ = [
 
 
 class Store(
-    MentionStore, IncidentStore, OutboxStore, DigestQueries, OperationsStore, AggregateQueries
+    MentionStore,
+    IncidentStore,
+    OutboxStore,
+    DigestQueries,
+    OperationsStore,
+    AggregateQueries,
+    ClusterStore,
 ):
     """A SQLite file shared by the daemon's jobs. Writes go through `transaction()`."""
 

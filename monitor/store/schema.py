@@ -11,6 +11,7 @@ import sqlite_utils
 
 from monitor.store.aggregates import create_aggregates
 from monitor.store.base import StoreError, immediate, reach_weight
+from monitor.store.cluster import CLUSTER_TABLES, OUTBOX_CLAIM_COLUMNS
 
 
 def _v1_core(db: sqlite_utils.Database) -> None:
@@ -212,6 +213,13 @@ def _v6_aggregates(db: sqlite_utils.Database) -> None:
         db.execute("ALTER TABLE incidents ADD COLUMN drivers TEXT")
 
 
+def _v7_cluster(db: sqlite_utils.Database) -> None:
+    # Several daemons on one database: who runs, poll leases, one sender per outbox message.
+    for statement in CLUSTER_TABLES:
+        db.execute(statement)
+    _add_columns(db, "outbox", OUTBOX_CLAIM_COLUMNS)
+
+
 # Forward migrations, applied in order; each is idempotent so a crash mid-way re-runs safely.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_core,
@@ -220,6 +228,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v4_counts,
     _v5_operations,
     _v6_aggregates,
+    _v7_cluster,
 ]
 
 
