@@ -156,7 +156,7 @@ def status(ctx: Context, as_json: bool) -> None:
     now = utcnow()
     with ctx.store(config) as store:
         # A shared database has no lock file: its daemons beat in the store instead.
-        shared = getattr(store, "dialect", "sqlite") != "sqlite"
+        shared = store.dialect != "sqlite"
         health = health_of(config, store, now, None if shared else lock_held(config.database))
         if as_json:
             click.echo(json.dumps(to_json(health, now), indent=2))

@@ -10,7 +10,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Collection
-from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 from types import FrameType
 from typing import IO, Any
@@ -324,13 +323,6 @@ class Daemon:
         health = health_of(self.config, self.store, self.clock(), lock_held=True)
         return health.healthy, list(health.reasons)
 
-    def _single_daemon_lock(self) -> AbstractContextManager[object]:
-        """SQLite: one daemon per file, the lock file says so. A shared database (PostgreSQL)
-        takes any number; leases and the leader lock share the work among them."""
-        if getattr(self.store, "dialect", "sqlite") == "sqlite":
-            return DaemonLock(self.config.database)
-        return nullcontext()
-
     def run(self) -> bool:
         """Run until SIGTERM/SIGINT, then give running jobs `stop_grace` seconds to finish.
         SIGHUP reloads the config.
@@ -359,7 +351,9 @@ class Daemon:
             scheduler.add_job(self.running.track(self._resume), id="resume", replace_existing=True)
 
         server: MetricsServer | None = None
-        with self._single_daemon_lock():
+        # SQLite: one daemon per file (the lock file). PostgreSQL: no file to lock; any number
+        # of daemons share the work through leases and the leader lock.
+        with DaemonLock(self.config.database):
             signal.signal(signal.SIGTERM, stop)
             signal.signal(signal.SIGINT, stop)
             signal.signal(signal.SIGHUP, hangup)

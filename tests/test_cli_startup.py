@@ -14,7 +14,16 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("httpx", "feedparser", "sqlite_utils", "vaderSentiment", "matplotlib", "prometheus_client")
+HEAVY = (
+    "httpx",
+    "feedparser",
+    "sqlite_utils",
+    "vaderSentiment",
+    "matplotlib",
+    "prometheus_client",
+    "psycopg",
+    "psycopg_pool",
+)
 RUN_THEN_LIST_MODULES = """
 import json, runpy, sys
 sys.argv = ["monitor", *sys.argv[1:]]

@@ -1,4 +1,5 @@
-"""The only package that speaks SQL. One SQLite file in WAL mode; schema with forward migrations.
+"""The only package that speaks SQL: one SQLite file in WAL mode (the default), or a PostgreSQL
+database many daemons share; the same schema and forward migrations on both.
 
 Times are stored as integer Unix seconds (UTC) so window and baseline queries are index ranges.
 `Store` composes the query groups, one module each; callers import everything from here.
@@ -8,12 +9,15 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlite_utils
 
 from monitor.store.aggregates import AggregateQueries
-from monitor.store.base import StoreError, from_ts, reach_weight, ts
+from monitor.store.base import StoreError, from_ts, immediate, reach_weight, ts
 from monitor.store.cluster import ClusterStore, DaemonRow, LeaderLock, Lease
 from monitor.store.connection import connect, explain
 from monitor.store.digests import DigestQueries, DigestScope
@@ -21,7 +25,10 @@ from monitor.store.incidents import IncidentStore
 from monitor.store.mentions import MentionStore, PollState
 from monitor.store.operations import Heartbeat, OperationsStore
 from monitor.store.outbox import OutboxStore
-from monitor.store.schema import MIGRATIONS, migrate, schema_version
+from monitor.store.schema import MIGRATIONS, Migration, migrate, portable, schema_version
+
+if TYPE_CHECKING:
+    from monitor.store.postgres import PgConnection
 
 __all__ = [
     "MIGRATIONS",
@@ -30,10 +37,13 @@ __all__ = [
     "Heartbeat",
     "LeaderLock",
     "Lease",
+    "Migration",
     "PollState",
     "Store",
     "StoreError",
     "from_ts",
+    "is_postgres_url",
+    "portable",
     "reach_weight",
     "ts",
 ]
@@ -48,18 +58,49 @@ class Store(
     AggregateQueries,
     ClusterStore,
 ):
-    """A SQLite file shared by the daemon's jobs. Writes go through `transaction()`."""
+    """The database the daemon's jobs share. Writes go through `transaction()`.
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self.conn = connect(self.path)
-        self.db = sqlite_utils.Database(self.conn)
+    `database` is a file path (or `sqlite:///path`) for SQLite, or a `postgresql://` URL.
+    """
+
+    postgres: PgConnection | None = None
+
+    def __init__(self, database: Path | str) -> None:
         self.lock = threading.RLock()
+        if is_postgres_url(database):
+            self._open_postgres(str(database))
+            return
+        text = str(database)
+        self.path = Path(text.removeprefix("sqlite://") if text.startswith("sqlite:///") else text)
+        self.where = str(self.path)
+        self.dialect = "sqlite"
+        sqlite_conn = connect(self.path)
+        self.conn = sqlite_conn
+        self.begin = partial(immediate, sqlite_conn)
+        self._version: Callable[[], int] = partial(schema_version, sqlite_conn)
         try:
-            migrate(self.db, self.path)
+            migrate(sqlite_utils.Database(sqlite_conn), self.path)
         except sqlite3.Error as exc:
-            self.conn.close()
+            sqlite_conn.close()
             raise explain(self.path, exc) from exc
+
+    def _open_postgres(self, url: str) -> None:
+        # Imported here: psycopg loads only for a PostgreSQL database, never for SQLite or --help.
+        from monitor.store import postgres
+
+        self.where = postgres.describe(url)
+        self.dialect = "postgresql"
+        pg_conn, first = postgres.connect(url)
+        try:
+            with first:
+                postgres.migrate(first, url)
+        except BaseException:
+            pg_conn.close()
+            raise
+        self.conn = pg_conn
+        self.begin = pg_conn.transaction
+        self.postgres = pg_conn
+        self._version = partial(postgres.schema_version, pg_conn)
 
     def close(self) -> None:
         with self.lock:
@@ -74,4 +115,8 @@ class Store(
     @property
     def schema_version(self) -> int:
         with self.lock:
-            return schema_version(self.conn)
+            return self._version()
+
+
+def is_postgres_url(database: Path | str) -> bool:
+    return str(database).startswith(("postgresql://", "postgres://"))

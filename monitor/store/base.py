@@ -6,10 +6,10 @@ import json
 import math
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from monitor.models import StoredMention
 
@@ -19,6 +19,29 @@ Params = Sequence[Any] | dict[str, Any]
 
 class StoreError(RuntimeError):
     """The database cannot be used; the message names the file, the problem and the fix."""
+
+
+class Cursor(Protocol):
+    """What the query groups read of a statement's result (sqlite3.Cursor has it all)."""
+
+    @property
+    def rowcount(self) -> int: ...
+    @property
+    def description(self) -> Any: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def fetchmany(self, size: int = 1, /) -> list[Any]: ...
+    def close(self) -> None: ...
+
+
+class DbConnection(Protocol):
+    """What the query groups call on a connection: sqlite3's, or PostgreSQL's adapter."""
+
+    def execute(self, sql: str, parameters: Any = (), /) -> Cursor: ...
+    def executemany(self, sql: str, parameters: Any, /) -> Cursor: ...
+    @property
+    def in_transaction(self) -> bool: ...
+    def close(self) -> None: ...
 
 
 def ts(when: datetime) -> int:
@@ -59,10 +82,15 @@ def immediate(conn: sqlite3.Connection) -> Iterator[None]:
 
 
 class Connection:
-    """The connection and lock the query groups share; Store opens them."""
+    """The connection and lock the query groups share; Store opens them.
 
-    conn: sqlite3.Connection
+    `dialect` is "sqlite" or "postgresql"; `begin` opens the dialect's write transaction.
+    """
+
+    conn: DbConnection
     lock: threading.RLock
+    dialect: str
+    begin: Callable[[], AbstractContextManager[None]]
 
     def query(self, sql: str, params: Params = ()) -> list[Row]:
         with self.lock:
@@ -71,9 +99,9 @@ class Connection:
             return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception. Re-entrant."""
-        with self.lock, immediate(self.conn):
+    def transaction(self) -> Iterator[DbConnection]:
+        """BEGIN ... COMMIT, or ROLLBACK on any exception. Re-entrant."""
+        with self.lock, self.begin():
             yield self.conn
 
 

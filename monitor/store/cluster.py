@@ -8,16 +8,17 @@ write lock (BEGIN IMMEDIATE) already lets one claimer in at a time, and the clau
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import contextlib
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from monitor.models import OutboxMessage
 from monitor.store.base import Connection, at, ts
 from monitor.store.outbox import _message
 
-# Portable DDL for migration 7 (SQLite and PostgreSQL alike; BIGINT is INTEGER to SQLite).
+# Migration 7's tables, the same SQL on SQLite and PostgreSQL (BIGINT is INTEGER to SQLite).
 CLUSTER_TABLES = (
     "CREATE TABLE IF NOT EXISTS daemons (id TEXT PRIMARY KEY, host TEXT NOT NULL, "
     "pid BIGINT NOT NULL, role TEXT NOT NULL, version TEXT NOT NULL, "
@@ -28,6 +29,7 @@ CLUSTER_TABLES = (
     "holder TEXT, expires_at BIGINT, next_due_at BIGINT NOT NULL DEFAULT 0, "
     "PRIMARY KEY (brand, channel))",
 )
+# Who is sending an outbox message, until when (renewed while the delivery runs).
 OUTBOX_CLAIM_COLUMNS = {"claimed_by": "TEXT", "claimed_until": "BIGINT"}
 
 # pg_try_advisory_lock's key for "the leader": any fixed number no other code uses.
@@ -74,13 +76,56 @@ class SoleLeader:
         pass
 
 
+class AdvisoryLeaderLock:
+    """PostgreSQL: `pg_try_advisory_lock` held on a connection of its own. The lock lives as
+    long as that session: when a leader is killed, the server ends its session and the lock is
+    free for the next standby that asks."""
+
+    def __init__(self, connect: Callable[[], Any]) -> None:
+        self._connect = connect
+        self._conn: Any = None
+        self._held = False
+
+    def try_lead(self) -> bool:
+        try:
+            if self._conn is None:
+                self._held = False
+                self._conn = self._connect()
+            if self._held:
+                # Proves the session, and so the lock, still lives.
+                self._conn.execute("SELECT 1").fetchone()
+                return True
+            row = self._conn.execute(
+                "SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK_KEY,)
+            ).fetchone()
+            self._held = bool(row and row[0])
+            return self._held
+        except Exception:
+            # The session is gone, and the lock with it; the next try opens a new one.
+            self.close()
+            raise
+
+    def close(self) -> None:
+        conn, held, self._conn, self._held = self._conn, self._held, None, False
+        if conn is not None:
+            # A broken connection may fail both; its session, and the lock, are gone anyway.
+            with contextlib.suppress(Exception):
+                if held:  # at once, not whenever the server notices the session closed
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (LEADER_LOCK_KEY,))
+                conn.close()
+
+
 class ClusterStore(Connection):
     """Mixed into Store."""
 
     def _skip_locked(self) -> str:
-        return " FOR UPDATE SKIP LOCKED" if getattr(self, "dialect", "sqlite") != "sqlite" else ""
+        return " FOR UPDATE SKIP LOCKED" if self.dialect == "postgresql" else ""
+
+    postgres: Any
 
     def leader_lock(self) -> LeaderLock:
+        if self.dialect == "postgresql":
+            return AdvisoryLeaderLock(self.postgres.dedicated)
         return SoleLeader()
 
     # -- daemons ---------------------------------------------------------------------------------

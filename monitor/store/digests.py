@@ -20,10 +20,13 @@ class DigestScope:
     topics: tuple[str, ...] = ()
 
 
-_SENTIMENT = (
-    "count(*) AS n, coalesce(sum(m.label = 'negative'), 0) AS neg, "
-    "coalesce(sum(m.label = 'neutral'), 0) AS neu, coalesce(sum(m.label = 'positive'), 0) AS pos, "
-    "avg(m.compound) AS mean"
+_SENTIMENT = ", ".join(
+    ["count(*) AS n"]
+    + [
+        f"count(CASE WHEN m.label = '{label}' THEN 1 END) AS {column}"
+        for label, column in (("negative", "neg"), ("neutral", "neu"), ("positive", "pos"))
+    ]
+    + ["avg(m.compound) AS mean"]
 )
 
 
@@ -154,7 +157,7 @@ class DigestQueries(Connection):
     def record_digest(self, team: str, week: str, now: datetime) -> bool:
         """Mark the team's digest for the week as queued; False if it already was (idempotent)."""
         cur = self.conn.execute(
-            "INSERT OR IGNORE INTO digests (team, week, created_at) VALUES (?, ?, ?)",
+            "INSERT INTO digests (team, week, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (team, week, ts(now)),
         )
         return cur.rowcount == 1

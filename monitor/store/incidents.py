@@ -28,10 +28,11 @@ class IncidentStore(Connection):
         row = _incident_row(incident)
         del row["id"]
         cur = self.conn.execute(
-            f"INSERT INTO incidents ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+            f"INSERT INTO incidents ({', '.join(row)}) VALUES ({', '.join('?' * len(row))}) "
+            "RETURNING id",
             list(row.values()),
         )
-        return int(cur.lastrowid or 0)
+        return int(cur.fetchall()[0][0])
 
     def save_incident(self, incident: Incident) -> None:
         row = _incident_row(incident)

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.models import Scored, StoredMention
-from monitor.store.base import Connection, from_ts, reach_weight, stored_mention, ts
+from monitor.store.base import Connection, DbConnection, from_ts, reach_weight, stored_mention, ts
 from monitor.text import cap_text
 
 
@@ -146,11 +146,11 @@ class MentionStore(SpikeQueries):
                 "ON CONFLICT (brand, channel) DO UPDATE SET cursor = excluded.cursor, "
                 "last_poll_at = excluded.last_poll_at, last_ok_at = excluded.last_ok_at, "
                 "last_error = excluded.last_error, failures = 0, failing_since = NULL, "
-                "stored_total = stored_total + excluded.stored_total, "
-                "skipped_total = skipped_total + excluded.skipped_total, "
-                "mention_count = mention_count + excluded.mention_count, "
-                "muted_total = muted_total + excluded.muted_total, "
-                "first_poll_at = coalesce(first_poll_at, excluded.first_poll_at)",
+                "stored_total = poll_state.stored_total + excluded.stored_total, "
+                "skipped_total = poll_state.skipped_total + excluded.skipped_total, "
+                "mention_count = poll_state.mention_count + excluded.mention_count, "
+                "muted_total = poll_state.muted_total + excluded.muted_total, "
+                "first_poll_at = coalesce(poll_state.first_poll_at, excluded.first_poll_at)",
                 (
                     brand,
                     channel,
@@ -183,8 +183,8 @@ class MentionStore(SpikeQueries):
                 conn.execute(
                     "INSERT INTO poll_state (brand, channel, stored_total, mention_count) "
                     "VALUES (?, ?, ?, ?) ON CONFLICT (brand, channel) DO UPDATE SET "
-                    "stored_total = stored_total + excluded.stored_total, "
-                    "mention_count = mention_count + excluded.mention_count",
+                    "stored_total = poll_state.stored_total + excluded.stored_total, "
+                    "mention_count = poll_state.mention_count + excluded.mention_count",
                     (brand, channel, new, new),
                 )
         return total
@@ -196,9 +196,9 @@ class MentionStore(SpikeQueries):
                 "failures, failing_since, first_poll_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?) "
                 "ON CONFLICT (brand, channel) DO UPDATE SET "
                 "last_poll_at = excluded.last_poll_at, last_error = excluded.last_error, "
-                "last_error_at = excluded.last_error_at, failures = failures + 1, "
-                "failing_since = coalesce(failing_since, excluded.failing_since), "
-                "first_poll_at = coalesce(first_poll_at, excluded.first_poll_at)",
+                "last_error_at = excluded.last_error_at, failures = poll_state.failures + 1, "
+                "failing_since = coalesce(poll_state.failing_since, excluded.failing_since), "
+                "first_poll_at = coalesce(poll_state.first_poll_at, excluded.first_poll_at)",
                 (brand, channel, ts(now), error[:1000], ts(now), ts(now), ts(now)),
             )
 
@@ -342,10 +342,8 @@ class MentionStore(SpikeQueries):
         return {r["label"]: r["n"] for r in self.query(sql + " GROUP BY label", params)}
 
 
-def _insert_mentions(
-    conn: sqlite3.Connection, scored: Sequence[Scored], fetched: int
-) -> dict[str, int]:
-    """INSERT OR IGNORE the mentions and their topics; how many were new, by label."""
+def _insert_mentions(conn: DbConnection, scored: Sequence[Scored], fetched: int) -> dict[str, int]:
+    """Insert the mentions not stored yet and their topics; how many were new, by label."""
     by_label: dict[str, list[tuple[Any, ...]]] = {}
     for s in scored:
         by_label.setdefault(s.score.label, []).append(_mention_row(s, fetched))
@@ -365,15 +363,19 @@ def _insert_mentions(
     for label, rows in by_label.items():
         # rowcount, not total_changes: the aggregate triggers' writes are not new mentions.
         new = conn.executemany(
-            "INSERT OR IGNORE INTO mentions (brand, channel, native_id, url, author, "
+            "INSERT INTO mentions (brand, channel, native_id, url, author, "
             "author_reach, text, lang, rating, created_at, fetched_at, compound, pos, "
             "neu, neg, label, topics, weight) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             rows,
         ).rowcount
         if new > 0:
             stored_by_label[label] = new
-    conn.executemany("INSERT OR IGNORE INTO mention_topics VALUES (?, ?, ?, ?, ?, ?)", topic_rows)
+    if topic_rows:
+        conn.executemany(
+            "INSERT INTO mention_topics VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            topic_rows,
+        )
     return stored_by_label
 
 

@@ -51,10 +51,10 @@ class OperationsStore(Connection):
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO silences (brand, scope_kind, scope_value, starts_at, ends_at, "
-                "reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (brand, scope_kind, scope_value, ts(starts_at), ts(ends_at), reason, ts(starts_at)),
             )
-        return int(cur.lastrowid or 0)
+            return int(cur.fetchall()[0][0])
 
     def silences(self, active_at: datetime | None = None) -> list[Silence]:
         """Every silence, newest first; with `active_at`, only those in force then."""

@@ -23,8 +23,9 @@ class OutboxStore(Connection):
     ) -> bool:
         """Queue one message; False if its key was queued before (never sent twice)."""
         cur = self.conn.execute(
-            "INSERT OR IGNORE INTO outbox (key, incident_id, team, receiver, kind, payload, status, "
-            "attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+            "INSERT INTO outbox (key, incident_id, team, receiver, kind, payload, status, "
+            "attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?) "
+            "ON CONFLICT DO NOTHING",
             (key, incident_id, team, receiver, kind, payload, ts(now), ts(now)),
         )
         return cur.rowcount == 1
@@ -47,11 +48,11 @@ class OutboxStore(Connection):
         """Record a failed attempt; `next_attempt_at=None` marks the message dead."""
         self.conn.execute(
             "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, "
-            "status = CASE WHEN ? IS NULL THEN 'dead' ELSE 'pending' END WHERE id = ?",
+            "status = ? WHERE id = ?",
             (
                 error[:1000],
                 ts(next_attempt_at) if next_attempt_at else None,
-                ts(next_attempt_at) if next_attempt_at else None,
+                "pending" if next_attempt_at else "dead",
                 message_id,
             ),
         )

@@ -1,17 +1,39 @@
-"""Tables, indexes and forward migrations. Each migration is idempotent and runs in the caller's
-transaction, so a crash mid-way leaves the previous version and the next open re-runs it."""
+"""Tables, indexes and forward migrations, for SQLite and PostgreSQL alike. Each migration runs
+in one transaction, so a crash mid-way leaves the previous version and the next open re-runs it.
+
+Version N means the same tables on both: each `Migration` holds SQLite's step and PostgreSQL's.
+A new migration whose SQL is portable is one line: `portable("ALTER TABLE ...", ...)`.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlite_utils
 
+from monitor.store import postgres_schema as pg
 from monitor.store.aggregates import create_aggregates
 from monitor.store.base import StoreError, immediate, reach_weight
 from monitor.store.cluster import CLUSTER_TABLES, OUTBOX_CLAIM_COLUMNS
+
+SqliteStep = Callable[[sqlite_utils.Database], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One schema version: SQLite's step (a sqlite-utils function or SQL statements) and
+    PostgreSQL's SQL statements."""
+
+    sqlite: SqliteStep | tuple[str, ...]
+    postgresql: tuple[str, ...]
+
+
+def portable(*statements: str) -> Migration:
+    """A migration whose statements mean the same on SQLite and PostgreSQL."""
+    return Migration(statements, statements)
 
 
 def _v1_core(db: sqlite_utils.Database) -> None:
@@ -220,15 +242,21 @@ def _v7_cluster(db: sqlite_utils.Database) -> None:
     _add_columns(db, "outbox", OUTBOX_CLAIM_COLUMNS)
 
 
-# Forward migrations, applied in order; each is idempotent so a crash mid-way re-runs safely.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1_core,
-    _v2_alerting,
-    _v3_digests,
-    _v4_counts,
-    _v5_operations,
-    _v6_aggregates,
-    _v7_cluster,
+_V7_CLUSTER_PG = CLUSTER_TABLES + tuple(
+    f"ALTER TABLE outbox ADD COLUMN IF NOT EXISTS {name} {decl}"
+    for name, decl in OUTBOX_CLAIM_COLUMNS.items()
+)
+
+
+# Forward migrations, applied in order; append new ones at the end.
+MIGRATIONS: list[Migration] = [
+    Migration(_v1_core, pg.V1_CORE),
+    Migration(_v2_alerting, pg.V2_ALERTING),
+    Migration(_v3_digests, pg.V3_DIGESTS),
+    Migration(_v4_counts, pg.V4_COUNTS),
+    Migration(_v5_operations, pg.V5_OPERATIONS),
+    Migration(_v6_aggregates, pg.V6_AGGREGATES),
+    Migration(_v7_cluster, _V7_CLUSTER_PG),
 ]
 
 
@@ -250,22 +278,28 @@ def migrate(db: sqlite_utils.Database, path: Path) -> None:
     each migration and the others find the work done.
     """
     conn = db.conn
-    if _checked(schema_version(conn), path) == len(MIGRATIONS):
+    if checked(schema_version(conn), path) == len(MIGRATIONS):
         return
     with immediate(conn):
         conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        current = _checked(schema_version(conn), path)
+        current = checked(schema_version(conn), path)
         for version in range(current + 1, len(MIGRATIONS) + 1):
-            MIGRATIONS[version - 1](db)
+            step = MIGRATIONS[version - 1].sqlite
+            if callable(step):
+                step(db)
+            else:
+                for statement in step:
+                    conn.execute(statement)
         if current < len(MIGRATIONS):
             conn.execute("DELETE FROM schema_version")
             conn.execute("INSERT INTO schema_version VALUES (?)", (len(MIGRATIONS),))
 
 
-def _checked(version: int, path: Path) -> int:
+def checked(version: int, where: Path | str) -> int:
+    """`version`, or StoreError if a newer monitor wrote the database."""
     if version > len(MIGRATIONS):
         raise StoreError(
-            f"{path} has schema version {version}, newer than this monitor "
+            f"{where} has schema version {version}, newer than this monitor "
             f"({len(MIGRATIONS)}); upgrade monitor"
         )
     return version

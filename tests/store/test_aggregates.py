@@ -62,8 +62,8 @@ POLL = [
 ]
 
 
-def test_a_poll_counts_each_negative_mention_once_per_scope_and_minute(tmp_path: Path) -> None:
-    with Store(tmp_path / "m.db") as store:
+def test_a_poll_counts_each_negative_mention_once_per_scope_and_minute(database: str) -> None:
+    with Store(database) as store:
         store.save_poll("Acme", "hackernews", POLL, "c", 0, NOW)
         assert minutes(store, "brand", "Acme") == {
             NOW - 3 * DAY: 1.0,
@@ -79,22 +79,22 @@ def test_a_poll_counts_each_negative_mention_once_per_scope_and_minute(tmp_path:
         assert stored(store) == scan(store)
 
 
-def test_repeating_a_poll_counts_nothing_twice(tmp_path: Path) -> None:
-    with Store(tmp_path / "m.db") as store:
+def test_repeating_a_poll_counts_nothing_twice(database: str) -> None:
+    with Store(database) as store:
         store.save_poll("Acme", "hackernews", POLL, "c", 0, NOW)
         assert store.save_poll("Acme", "hackernews", POLL, "c", 0, NOW) == 0
         assert stored(store) == scan(store)
 
 
-def test_reach_sums_use_the_mentions_weight(tmp_path: Path) -> None:
-    with Store(tmp_path / "m.db") as store:
+def test_reach_sums_use_the_mentions_weight(database: str) -> None:
+    with Store(database) as store:
         store.save_poll("Acme", "hackernews", POLL, "c", 0, NOW)
         weighted = minutes(store, "brand", "Acme", weighted=True)
         assert round(weighted[NOW - 3 * DAY], 3) == 6.909  # log(1 + 1000)
 
 
-def test_purge_takes_the_deleted_mentions_out_of_the_counts(tmp_path: Path) -> None:
-    with Store(tmp_path / "m.db") as store:
+def test_purge_takes_the_deleted_mentions_out_of_the_counts(database: str) -> None:
+    with Store(database) as store:
         store.save_poll("Acme", "hackernews", POLL, "c", 0, NOW)
         store.purge(NOW - timedelta(minutes=3), NOW)
         assert stored(store) == scan(store)

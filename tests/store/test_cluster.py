@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -17,8 +17,8 @@ AGAIN = 290 * S
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(tmp_path / "m.db") as store:
+def store(database: str) -> Iterator[Store]:
+    with Store(database) as store:
         yield store
 
 
@@ -110,3 +110,39 @@ def test_daemons_silent_for_long_are_forgotten(store: Store) -> None:
     store.daemon_beat("new", "box", 8, "standby", "0.1", NOW, NOW + timedelta(days=2))
     assert store.forget_daemons(NOW + timedelta(days=1)) == 1
     assert [d.id for d in store.daemons()] == ["new"]
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+def test_one_daemon_leads_and_another_takes_over_when_its_session_ends(database: str) -> None:
+    with Store(database) as one, Store(database) as two:
+        first, second = one.leader_lock(), two.leader_lock()
+        assert first.try_lead()
+        assert not second.try_lead()
+        assert first.try_lead()  # still its own
+        first.close()  # a clean stop hands over at once
+        assert second.try_lead()
+        second.close()
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+def test_concurrent_claimers_on_postgresql_split_the_messages_without_overlap(
+    database: str,
+) -> None:
+    with Store(database) as seed:
+        queue(seed, *(f"k{i}" for i in range(200)))
+    claimed: dict[str, list[int]] = {}
+
+    def claim(holder: str) -> None:
+        with Store(database) as store:
+            got: list[int] = []
+            while batch := store.claim_messages(holder, NOW, NOW + TTL, limit=7):
+                got += [m.id for m in batch]
+            claimed[holder] = got
+
+    threads = [threading.Thread(target=claim, args=(h,)) for h in "abc"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    ids = [i for got in claimed.values() for i in got]
+    assert len(ids) == 200 and len(set(ids)) == 200

@@ -25,8 +25,8 @@ def counts(store: Store) -> dict[str, int]:
     return {s.channel: s.mentions for s in store.poll_states()}
 
 
-def test_status_counts_follow_new_and_repeated_polls(tmp_path: Path) -> None:
-    with Store(tmp_path / "m.db") as store:
+def test_status_counts_follow_new_and_repeated_polls(database: str) -> None:
+    with Store(database) as store:
         store.save_poll("Acme", "hackernews", [scored("1", timedelta(0))], "c", 0, NOW)
         store.save_poll(
             "Acme",
@@ -40,8 +40,8 @@ def test_status_counts_follow_new_and_repeated_polls(tmp_path: Path) -> None:
         assert counts(store) == {"hackernews": 2, "reddit": 1}
 
 
-def test_status_counts_drop_with_the_mentions_purge_deletes(tmp_path: Path) -> None:
-    with Store(tmp_path / "m.db") as store:
+def test_status_counts_drop_with_the_mentions_purge_deletes(database: str) -> None:
+    with Store(database) as store:
         old, new = scored("old", timedelta(days=500)), scored("new", timedelta(days=1))
         store.save_poll("Acme", "hackernews", [old, new], "c", 0, NOW)
         store.save_poll("Acme", "reddit", [scored("r", timedelta(days=1), "reddit")], "c", 0, NOW)
@@ -70,8 +70,8 @@ def test_status_counts_are_backfilled_when_an_older_database_is_migrated(tmp_pat
         assert counts(store) == {"hackernews": 7}
 
 
-def test_iter_mentions_yields_every_match_newest_first_across_batches(tmp_path: Path) -> None:
-    with Store(tmp_path / "m.db") as store:
+def test_iter_mentions_yields_every_match_newest_first_across_batches(database: str) -> None:
+    with Store(database) as store:
         batch = [scored(str(i), timedelta(minutes=i)) for i in range(25)]
         store.save_poll("Acme", "hackernews", batch, "c", 0, NOW)
         ids = [m.native_id for m in store.iter_mentions(since=NOW - timedelta(minutes=20), batch=4)]
@@ -90,11 +90,11 @@ def test_time_filtered_export_reads_an_index_not_the_whole_table(tmp_path: Path)
 
 
 def test_an_iteration_abandoned_after_close_is_collected_quietly(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     unraisable: list[object] = []
     monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
-    store = Store(tmp_path / "m.db")
+    store = Store(database)
     store.save_poll(
         "Acme", "hackernews", [scored(str(i), timedelta(0)) for i in range(3)], "c", 0, NOW
     )

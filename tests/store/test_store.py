@@ -30,8 +30,8 @@ class Crash(Exception):
     pass
 
 
-def test_crash_before_commit_leaves_neither_mentions_nor_cursor(tmp_path: Path) -> None:
-    store = Store(tmp_path / "m.db")
+def test_crash_before_commit_leaves_neither_mentions_nor_cursor(database: str) -> None:
+    store = Store(database)
 
     def crash() -> None:
         raise Crash
@@ -44,16 +44,16 @@ def test_crash_before_commit_leaves_neither_mentions_nor_cursor(tmp_path: Path) 
     assert store.get_cursor("Acme", "hackernews") is None
 
 
-def test_repeat_poll_stores_each_mention_once(tmp_path: Path) -> None:
-    store = Store(tmp_path / "m.db")
+def test_repeat_poll_stores_each_mention_once(database: str) -> None:
+    store = Store(database)
     assert store.save_poll("Acme", "hackernews", [scored("1"), scored("2")], "c1", 0, NOW) == 2
     assert store.save_poll("Acme", "hackernews", [scored("2"), scored("3")], "c2", 0, NOW) == 1
     assert sorted(m.native_id for m in store.mentions()) == ["1", "2", "3"]
     assert store.get_cursor("Acme", "hackernews") == "c2"
 
 
-def test_refetched_mention_changes_nothing(tmp_path: Path) -> None:
-    store = Store(tmp_path / "m.db")
+def test_refetched_mention_changes_nothing(database: str) -> None:
+    store = Store(database)
     store.save_poll("Acme", "hackernews", [scored("1", "first text")], "c1", 0, NOW)
     store.save_poll(
         "Acme", "hackernews", [scored("1", "edited text")], "c2", 0, NOW + timedelta(hours=1)
@@ -61,22 +61,22 @@ def test_refetched_mention_changes_nothing(tmp_path: Path) -> None:
     assert [m.text for m in store.mentions()] == ["first text"]
 
 
-def test_text_is_capped_at_10_kb(tmp_path: Path) -> None:
-    store = Store(tmp_path / "m.db")
+def test_text_is_capped_at_10_kb(database: str) -> None:
+    store = Store(database)
     store.save_poll("Acme", "hackernews", [scored("1", "é" * 20_000)], None, 0, NOW)
     assert len(store.mentions()[0].text.encode()) <= 10 * 1024
 
 
-def test_topics_are_stored_for_topic_queries(tmp_path: Path) -> None:
-    store = Store(tmp_path / "m.db")
+def test_topics_are_stored_for_topic_queries(database: str) -> None:
+    store = Store(database)
     store.save_poll("Acme", "hackernews", [scored("1", topics=("outage", "billing"))], None, 0, NOW)
     assert store.mentions()[0].topics == ("outage", "billing")
     rows = store.query("SELECT topic FROM mention_topics ORDER BY topic")
     assert [r["topic"] for r in rows] == ["billing", "outage"]
 
 
-def test_poll_error_is_recorded_without_touching_the_cursor(tmp_path: Path) -> None:
-    store = Store(tmp_path / "m.db")
+def test_poll_error_is_recorded_without_touching_the_cursor(database: str) -> None:
+    store = Store(database)
     store.save_poll("Acme", "hackernews", [], "c1", 0, NOW)
     store.record_poll_error("Acme", "hackernews", "hackernews: HTTP 503", NOW)
     [state] = store.poll_states()
