@@ -30,6 +30,7 @@ from monitor.config_sections import (
     SpikeSettings,
     TeamConfig,
 )
+from monitor.database_setting import PostgresDatabase, parse_database
 from monitor.logs import LogFormat
 from monitor.validate import Errors, build
 
@@ -44,6 +45,7 @@ __all__ = [
     "EmailReceiver",
     "EmailSettings",
     "MetricsSettings",
+    "PostgresDatabase",
     "RetentionSettings",
     "RouteConfig",
     "RouteMatch",
@@ -89,7 +91,8 @@ class _RawConfig:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     path: Path
-    database: Path
+    # An SQLite file, or a PostgreSQL database (whose str() hides the password).
+    database: Path | PostgresDatabase
     brands: tuple[BrandConfig, ...]
     channels: dict[str, ChannelSettings]
     # Resolved settings of every (brand, channel) poll: the shared block plus the brand's own.
@@ -153,6 +156,7 @@ def load_config(path: Path | str, environ: dict[str, str] | None = None) -> Conf
             ],
         ) from None
     errors = Errors()
+    written_database = data.get("database") if isinstance(data, dict) else None
     data = _expand_env(data, "", env, errors)
     if not isinstance(data, dict):
         errors.add(
@@ -171,11 +175,9 @@ def load_config(path: Path | str, environ: dict[str, str] | None = None) -> Conf
         _check_references(raw, errors)
         _check_mutes(raw.brands, errors)
         _check_metrics(raw.metrics, errors)
-    if errors.items or raw is None:
+    database = parse_database(written_database, raw.database, path, errors) if raw else None
+    if errors.items or raw is None or database is None:
         raise ConfigError(path, errors.items)
-    database = Path(raw.database)
-    if not database.is_absolute():
-        database = path.parent / database
     return Config(
         path=path,
         database=database,

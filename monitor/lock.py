@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 from typing import IO
 
+from monitor.database_setting import PostgresDatabase
+
 
 class AlreadyRunning(Exception):
     pass
@@ -20,11 +22,14 @@ def lock_path(database: Path) -> Path:
 class DaemonLock:
     """An exclusive flock, held open for the daemon's lifetime; it goes when the process does."""
 
-    def __init__(self, database: Path) -> None:
-        self.path = lock_path(database)
+    def __init__(self, database: Path | PostgresDatabase) -> None:
+        # PostgreSQL: several daemons may share one database, so there is no file to lock.
+        self.path = lock_path(database) if isinstance(database, Path) else None
         self._file: IO[str] | None = None
 
     def acquire(self) -> None:
+        if self.path is None:
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(self.path, "a+")  # noqa: SIM115 - held open for the daemon's lifetime
         try:
@@ -57,9 +62,11 @@ class DaemonLock:
         self.release()
 
 
-def lock_held(database: Path) -> bool:
+def lock_held(database: Path | PostgresDatabase) -> bool:
     """Whether some process (a running daemon) holds the database's lock now. Probing takes
     the lock for an instant, shared, so it never blocks a daemon that is starting."""
+    if not isinstance(database, Path):
+        return False  # PostgreSQL has no lock file
     try:
         handle = open(lock_path(database))  # noqa: SIM115 - closed below
     except OSError:

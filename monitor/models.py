@@ -35,9 +35,12 @@ class Mention:
 
     def __post_init__(self) -> None:
         # The one boundary every adapter passes: whatever a stranger's payload held, every
-        # later stage (SQLite, Slack, email) gets valid UTF-8.
+        # later stage (SQLite, PostgreSQL, Slack, email) gets valid UTF-8, and no NUL: it means
+        # nothing in text, and PostgreSQL refuses it (failing the whole poll's transaction).
         for name in ("native_id", "url", "author", "text"):
-            object.__setattr__(self, name, valid_utf8(getattr(self, name)))
+            object.__setattr__(self, name, valid_utf8(getattr(self, name)).replace("\0", ""))
+        if self.lang is not None:
+            object.__setattr__(self, "lang", self.lang.replace("\0", ""))
 
 
 @dataclass(frozen=True, slots=True)

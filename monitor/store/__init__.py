@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import sqlite_utils
 
+from monitor.database_setting import PostgresDatabase, is_postgres_url, shown_url
 from monitor.store.aggregates import AggregateQueries
 from monitor.store.base import StoreError, from_ts, immediate, reach_weight, ts
 from monitor.store.cluster import ClusterStore, DaemonRow, LeaderLock, Lease
@@ -65,13 +66,15 @@ class Store(
 
     postgres: PgConnection | None = None
 
-    def __init__(self, database: Path | str) -> None:
+    def __init__(self, database: Path | str | PostgresDatabase) -> None:
         self.lock = threading.RLock()
+        if isinstance(database, PostgresDatabase):
+            database = database.reveal_url()
         if is_postgres_url(database):
             self._open_postgres(str(database))
             return
         text = str(database)
-        self.path = Path(text.removeprefix("sqlite://") if text.startswith("sqlite:///") else text)
+        self.path = Path(text.removeprefix("sqlite:///") if text.startswith("sqlite:///") else text)
         self.where = str(self.path)
         self.dialect = "sqlite"
         sqlite_conn = connect(self.path)
@@ -88,7 +91,7 @@ class Store(
         # Imported here: psycopg loads only for a PostgreSQL database, never for SQLite or --help.
         from monitor.store import postgres
 
-        self.where = postgres.describe(url)
+        self.where = shown_url(url)
         self.dialect = "postgresql"
         pg_conn, first = postgres.connect(url)
         try:
@@ -116,7 +119,3 @@ class Store(
     def schema_version(self) -> int:
         with self.lock:
             return self._version()
-
-
-def is_postgres_url(database: Path | str) -> bool:
-    return str(database).startswith(("postgresql://", "postgres://"))

@@ -23,6 +23,7 @@ from urllib.parse import unquote, urlsplit
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from monitor.database_setting import shown_url
 from monitor.store.base import Params, StoreError
 from monitor.store.schema import MIGRATIONS, checked
 
@@ -33,18 +34,6 @@ _FIX = (
     "check that the server is running and reachable from here, that the database exists and "
     "that the user may connect, or set `database:` in the config to another database"
 )
-
-
-def is_url(database: object) -> bool:
-    return str(database).startswith(("postgresql://", "postgres://"))
-
-
-def describe(url: str) -> str:
-    """user@host:port/db of a PostgreSQL URL: safe to print, it never holds the password."""
-    parts = urlsplit(url)
-    user = f"{unquote(parts.username)}@" if parts.username else ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"postgresql://{user}{parts.hostname or 'localhost'}{port}{parts.path}"
 
 
 def _scrub(message: str, url: str) -> str:
@@ -205,7 +194,7 @@ def connect(url: str) -> tuple[PgConnection, psycopg.Connection[Any]]:
         first = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
     except psycopg.Error as exc:
         reason = _scrub(str(exc).strip().replace("\n", " "), url)
-        raise StoreError(f"cannot connect to {describe(url)}: {reason}; {_FIX}") from None
+        raise StoreError(f"cannot connect to {shown_url(url)}: {reason}; {_FIX}") from None
     pool = ConnectionPool(
         url,
         min_size=1,
@@ -222,7 +211,7 @@ def connect(url: str) -> tuple[PgConnection, psycopg.Connection[Any]]:
         first.close()
         pool.close()
         raise StoreError(
-            f"cannot connect to {describe(url)} within {CONNECT_TIMEOUT_S}s; {_FIX}"
+            f"cannot connect to {shown_url(url)} within {CONNECT_TIMEOUT_S}s; {_FIX}"
         ) from None
     return PgConnection(url, pool), first
 
@@ -246,7 +235,7 @@ def migrate(conn: psycopg.Connection[Any], url: str) -> None:
     Daemons starting together on a fresh database queue on one advisory lock held for the
     migration's transaction, then re-read the version: exactly one runs each migration.
     """
-    where = describe(url)
+    where = shown_url(url)
     if checked(schema_version(conn), where) == len(MIGRATIONS):
         return
     with conn.transaction():

@@ -79,7 +79,7 @@ APP = "1111111111"  # the app id in customerreviews_us_page*.json's links
 YOUTUBE_SEARCH_PAGES = ("search_page1.json", "search_page2.json")
 
 CONFIG = """\
-database: monitor.db
+database: "{database}"
 brands:
   - name: Acme
     terms: [acme, "acme corp"]
@@ -631,6 +631,7 @@ def test_poll_once_stores_every_matching_fixture_item_once_and_a_rerun_stores_no
     write_config: Callable[[str], Path],
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
+    database: str,
 ) -> None:
     # A request no handler expects fails at once (a 500 would be retried with real sleeps).
     monkeypatch.setattr(httpserver, "no_handler_status_code", 404)
@@ -648,7 +649,9 @@ def test_poll_once_stores_every_matching_fixture_item_once_and_a_rerun_stores_no
     serve_appstore(httpserver)
     serve_twitter(httpserver, tweets)
     serve_youtube(httpserver)
-    config = write_config(CONFIG.replace("{root}", httpserver.url_for("").rstrip("/")))
+    config = write_config(
+        CONFIG.replace("{root}", httpserver.url_for("").rstrip("/")).replace("{database}", database)
+    )
     expected = {
         (brand, channel): ids
         for brand in BRANDS
@@ -685,7 +688,7 @@ def test_poll_once_stores_every_matching_fixture_item_once_and_a_rerun_stores_no
     assert stored == expected
 
     # No poll left a warning behind (a feed that failed, a budget used up, a rate limit).
-    with Store(config.parent / "monitor.db") as store:
+    with Store(database) as store:
         assert {(s.brand, s.channel): s.last_error for s in store.poll_states()} == dict.fromkeys(
             expected
         )

@@ -1,4 +1,5 @@
-"""A long Hacker News backfill through the real Poller and SQLite: saved window by window."""
+"""A long Hacker News backfill through the real Poller and store (SQLite and PostgreSQL): saved
+window by window."""
 
 from __future__ import annotations
 
@@ -47,9 +48,10 @@ def serve(server: HTTPServer, hits: list[dict[str, Any]], fail_after: int | None
     server.expect_request(PATH).respond_with_handler(handler)
 
 
-def config_for(server: HTTPServer, write_config: Callable[[str], Path]) -> Config:
+def config_for(server: HTTPServer, write_config: Callable[[str], Path], database: str) -> Config:
     return load_config(
         write_config(
+            f"database: '{database}'\n"
             "brands:\n  - {name: Apple, terms: [apple], channels: [hackernews]}\n"
             f"channels:\n  hackernews: {{base_url: '{server.url_for('')}', backfill: 14d,"
             " max_requests: 200}\n"
@@ -58,11 +60,11 @@ def config_for(server: HTTPServer, write_config: Callable[[str], Path]) -> Confi
 
 
 def test_one_poll_saves_a_whole_long_backfill(
-    httpserver: HTTPServer, write_config: Callable[[str], Path], clock: FixedClock
+    httpserver: HTTPServer, write_config: Callable[[str], Path], clock: FixedClock, database: str
 ) -> None:
     now = int(clock().timestamp())
     serve(httpserver, apple_hits(3000, now - 14 * 86400, now))
-    config = config_for(httpserver, write_config)
+    config = config_for(httpserver, write_config, database)
     with Store(config.database) as store:
         poller = Poller(config, store, clock=clock, sleep=lambda s: None)
         report = poller.poll("Apple", "hackernews")
@@ -72,11 +74,11 @@ def test_one_poll_saves_a_whole_long_backfill(
 
 
 def test_windows_saved_before_a_failure_are_kept(
-    httpserver: HTTPServer, write_config: Callable[[str], Path], clock: FixedClock
+    httpserver: HTTPServer, write_config: Callable[[str], Path], clock: FixedClock, database: str
 ) -> None:
     now = int(clock().timestamp())
     serve(httpserver, apple_hits(3000, now - 14 * 86400, now), fail_after=12)
-    config = config_for(httpserver, write_config)
+    config = config_for(httpserver, write_config, database)
     with Store(config.database) as store:
         poller = Poller(config, store, clock=clock, sleep=lambda s: None)
         report = poller.poll("Apple", "hackernews")

@@ -1,4 +1,5 @@
-"""Opening a database: many processes at once on a fresh file, and paths that cannot work."""
+"""Opening a database: many processes at once on a fresh one (SQLite file or PostgreSQL
+database), and paths that cannot work."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from monitor.store import MIGRATIONS, Store, StoreError
+from tests.postgres_server import PostgresServer
 
 # Each child imports first, then opens one fresh file per line the parent sends: the opens of
 # a round start together instead of being spread out by interpreter start-up, and one set of
@@ -26,7 +28,18 @@ for line in sys.stdin:
 """
 
 
-def test_six_processes_opening_fresh_databases_at_once_all_succeed(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_databases(request: pytest.FixtureRequest, tmp_path: Path) -> list[str]:
+    """Five databases no monitor has opened: SQLite files, or empty PostgreSQL databases."""
+    if request.param == "sqlite":
+        return [str(tmp_path / f"fresh{n}.db") for n in range(5)]
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return [server.url(server.fresh_database()) for _ in range(5)]
+
+
+def test_six_processes_opening_fresh_databases_at_once_all_succeed(
+    fresh_databases: list[str],
+) -> None:
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", OPEN_EACH_LINE],
@@ -37,7 +50,7 @@ def test_six_processes_opening_fresh_databases_at_once_all_succeed(tmp_path: Pat
         )
         for _ in range(6)
     ]
-    paths = [tmp_path / f"fresh{n}.db" for n in range(5)]
+    paths = fresh_databases
     outs = []
     for proc in procs:
         assert proc.stdout is not None and proc.stdout.readline() == "ready\n"

@@ -1,4 +1,4 @@
-"""The SQLite store: one transaction per poll, idempotent upserts, migrations."""
+"""The store, on SQLite and PostgreSQL: one transaction per poll, idempotent upserts, migrations."""
 
 from __future__ import annotations
 
@@ -65,6 +65,14 @@ def test_text_is_capped_at_10_kb(database: str) -> None:
     store = Store(database)
     store.save_poll("Acme", "hackernews", [scored("1", "é" * 20_000)], None, 0, NOW)
     assert len(store.mentions()[0].text.encode()) <= 10 * 1024
+
+
+def test_a_nul_in_a_strangers_text_is_dropped_before_it_is_stored(database: str) -> None:
+    # PostgreSQL refuses NUL in text; unreplaced, one such mention would fail its whole poll.
+    with Store(database) as store:
+        store.save_poll("Acme", "hackernews", [scored("1\x00", "acme\x00 is down")], "c", 0, NOW)
+        [mention] = store.mentions()
+        assert (mention.native_id, mention.text) == ("1", "acme is down")
 
 
 def test_topics_are_stored_for_topic_queries(database: str) -> None:
