@@ -215,8 +215,9 @@ class Daemon:
 
     def _resume(self) -> None:
         """A standby just became the leader: detect and send due digests now, from the store."""
-        self.detect_job()
+        changes = self.detect_job()
         self._run_due_digests()
+        log.info(kv("leader_resumed", incident_changes=len(changes)))
 
     def schedule(self, scheduler: BaseScheduler, *, reload: bool = False) -> None:
         """Add every job. With `reload`, jobs whose trigger is unchanged keep their next run
@@ -348,7 +349,13 @@ class Daemon:
 
         def elected() -> None:
             # On the scheduler, like any job: the tick thread only notices the election.
-            scheduler.add_job(self.running.track(self._resume), id="resume", replace_existing=True)
+            # However late a busy pool of workers gets to it (the default grace is 1 s).
+            scheduler.add_job(
+                self.running.track(self._resume),
+                id="resume",
+                replace_existing=True,
+                misfire_grace_time=None,
+            )
 
         server: MetricsServer | None = None
         # SQLite: one daemon per file (the lock file). PostgreSQL: no file to lock; any number

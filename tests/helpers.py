@@ -394,6 +394,13 @@ class DaemonProcess:
             if all(f in line for f in fragments):
                 return line
 
+    def rest(self) -> list[str]:
+        """Every line not read yet, once the process has ended."""
+        self.proc.wait(timeout=30)
+        while (line := self.lines.get(timeout=30)) != "":
+            self.log.append(line)
+        return self.log
+
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGTERM)
         try:
