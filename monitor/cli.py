@@ -156,7 +156,7 @@ def poll(ctx: Context, once: bool) -> None:
 @pass_ctx
 def status(ctx: Context, as_json: bool) -> None:
     """Daemon liveness, each source, the outbox; exit 0 healthy, 1 degraded."""
-    from monitor.health import daemon_line, health_of, to_json
+    from monitor.health import daemon_line, health_of, members_lines, to_json
     from monitor.lock import lock_held
     from monitor.models import utcnow
     from monitor.report import outbox_summary, status_table
@@ -164,11 +164,16 @@ def status(ctx: Context, as_json: bool) -> None:
     config = ctx.config()
     now = utcnow()
     with ctx.store(config) as store:
-        health = health_of(config, store, now, lock_held(config.database))
+        # A shared database has no lock file: its daemons beat in the store instead.
+        shared = store.dialect != "sqlite"
+        health = health_of(config, store, now, None if shared else lock_held(config.database))
         if as_json:
             click.echo(json.dumps(to_json(health, now), indent=2))
         else:
-            click.echo(daemon_line(health.daemon, now) + "\n")
+            click.echo(daemon_line(health.daemon, now))
+            if health.members:
+                click.echo("daemons:\n" + "\n".join(members_lines(health.members, now)))
+            click.echo()
             click.echo(status_table(store.poll_states()))
             problems = store.messages("dead", limit=10) + [
                 m for m in store.messages("pending", limit=50) if m.last_error

@@ -21,6 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor import __version__
 from monitor.alerting.grouping import Decision
+from monitor.cluster import Cluster, Member, tick_every
 from monitor.config import Config, ConfigError, load_config
 from monitor.digest import DigestScheduler, digest_settings
 from monitor.health import health_of
@@ -108,13 +109,28 @@ class Daemon:
         self._delivering = threading.Lock()
         # Pollers replaced by a reload; their jobs may still be running, so they close at stop.
         self._retired: list[Poller] = []
+        self.cluster = Cluster(
+            store,
+            Member.this_process(self.started_at),
+            store.leader_lock(),
+            version=__version__,
+            tick=tick_every(config.alerting.detect_every),
+            clock=clock,
+        )
         self._use(config)
+        self.cluster.claims_in_flight = lambda: set(self.outbox.sending)
 
     def _use(self, config: Config) -> None:
         """Build every stage from `config`; the scheduled jobs call whatever is current."""
         self.config = config
         self.outbox = outbox_for(
-            config, self.store, clock=self.clock, stream=self.stream, metrics=self.metrics
+            config,
+            self.store,
+            clock=self.clock,
+            stream=self.stream,
+            metrics=self.metrics,
+            holder=self.cluster.member.id,
+            claim_ttl=self.cluster.lease_ttl,
         )
         self.detector = Detector(config, self.store, self.outbox.enqueue_alerts, clock=self.clock)
         self.poller = Poller(
@@ -136,12 +152,15 @@ class Daemon:
         ]
 
     def beat(self) -> None:
-        """The heartbeat `monitor status` reads: this daemon is alive and not stuck."""
+        """The leader's heartbeat `monitor status` reads: it is alive and not stuck."""
         self.store.beat(
             os.getpid(), socket.gethostname(), self.started_at, __version__, self.clock()
         )
 
     def detect_job(self) -> list[Decision]:
+        # Detection, digests and purge are the leader's: one pass at a time over the store.
+        if not self.cluster.leader:
+            return []
         self.beat()
         changes = self.detect()
         # Incidents whose silence ended while they stayed open get their held notice now.
@@ -165,13 +184,15 @@ class Daemon:
         """Right after a poll stored new negative mentions: detect for its brand, deliver.
 
         Alert latency is then the poll interval plus milliseconds, not plus the detect and
-        deliver intervals.
+        deliver intervals. A standby leaves it to the leader's next detect.
         """
-        if any(change.kind for change in self.detect([brand])):
+        if self.cluster.leader and any(change.kind for change in self.detect([brand])):
             self.deliver()
 
     def purge(self) -> dict[str, int]:
         """Drop what `retention` no longer keeps; delivered messages go after 30 days."""
+        if not self.cluster.leader:
+            return {}
         now = self.clock()
         counts = self.store.purge(
             now - timedelta(days=self.config.retention.mentions_days), now - timedelta(days=30)
@@ -180,11 +201,23 @@ class Daemon:
         return counts
 
     def _poll(self, brand: str, channel: str) -> object:
-        # Looked up at run time, so a reload's new poller serves the existing job.
-        return self.poller.poll(brand, channel)
+        every = self.config.polls[brand, channel].every
+        # Due again just before this job's next run can fire (its jitter only delays it).
+        again = max(timedelta(0), every - timedelta(seconds=_jitter(every) + 1))
+        with self.cluster.lease(brand, channel, again) as mine:
+            if not mine:
+                return None  # another daemon polls it now, or did less than an interval ago
+            # Looked up at run time, so a reload's new poller serves the existing job.
+            return self.poller.poll(brand, channel)
 
     def _run_due_digests(self) -> object:
-        return self.digests.run_due()
+        return self.digests.run_due() if self.cluster.leader else None
+
+    def _resume(self) -> None:
+        """A standby just became the leader: detect and send due digests now, from the store."""
+        changes = self.detect_job()
+        self._run_due_digests()
+        log.info(kv("leader_resumed", incident_changes=len(changes)))
 
     def schedule(self, scheduler: BaseScheduler, *, reload: bool = False) -> None:
         """Add every job. With `reload`, jobs whose trigger is unchanged keep their next run
@@ -314,13 +347,28 @@ class Daemon:
             # scheduler's lock mid-update; the thread waits for it like any other caller.
             threading.Thread(target=self.reload, args=(scheduler,), name="reload").start()
 
+        def elected() -> None:
+            # On the scheduler, like any job: the tick thread only notices the election.
+            # However late a busy pool of workers gets to it (the default grace is 1 s).
+            scheduler.add_job(
+                self.running.track(self._resume),
+                id="resume",
+                replace_existing=True,
+                misfire_grace_time=None,
+            )
+
         server: MetricsServer | None = None
+        # SQLite: one daemon per file (the lock file). PostgreSQL: no file to lock; any number
+        # of daemons share the work through leases and the leader lock.
         with DaemonLock(self.config.database):
             signal.signal(signal.SIGTERM, stop)
             signal.signal(signal.SIGINT, stop)
             signal.signal(signal.SIGHUP, hangup)
             self.started_at = self.clock()
-            self.beat()
+            self.cluster.tick()
+            if self.cluster.leader:
+                self.beat()
+            halt_ticks = self.cluster.start_ticking(elected)
             if self.config.metrics.listen:
                 server = serve(self.config.metrics.listen, self.metrics, self.health)
             log.info(
@@ -332,6 +380,9 @@ class Daemon:
                 if server is not None:
                     server.stop()
                 busy = self.running.wait_idle(self.stop_grace)
+                halt_ticks()
+                # Stuck jobs end with the process right after: their leases go back too.
+                self.cluster.leave()
                 if busy:
                     log.warning(
                         kv(

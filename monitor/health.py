@@ -11,9 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from monitor.cluster import tick_every
 from monitor.config import Config
 from monitor.metrics import stale_limit
-from monitor.store import Heartbeat, PollState, Store
+from monitor.store import DaemonRow, Heartbeat, Lease, PollState, Store
 
 MIN_BEAT_LIMIT = timedelta(seconds=90)
 
@@ -28,6 +29,46 @@ class DaemonStatus:
     running: bool
     heartbeat: Heartbeat | None
     stale: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MemberStatus:
+    """One daemon of several sharing the database, and the sources it polls right now."""
+
+    id: str
+    host: str
+    pid: int
+    role: str
+    version: str
+    started_at: datetime
+    beat_at: datetime
+    alive: bool
+    sources: tuple[tuple[str, str], ...]
+
+
+def members(
+    daemons: Sequence[DaemonRow], leases: Sequence[Lease], detect_every: timedelta, now: datetime
+) -> tuple[MemberStatus, ...]:
+    """Each daemon's row with its leases; one silent for three ticks (and a few seconds of
+    slack for a slow commit) is gone: killed, or cut off from the database."""
+    limit = 3 * tick_every(detect_every) + timedelta(seconds=5)
+    held: dict[str, list[tuple[str, str]]] = {}
+    for lease in leases:
+        held.setdefault(lease.holder, []).append((lease.brand, lease.channel))
+    return tuple(
+        MemberStatus(
+            d.id,
+            d.host,
+            d.pid,
+            d.role,
+            d.version,
+            d.started_at,
+            d.beat_at,
+            now - d.beat_at <= limit,
+            tuple(held.get(d.id, ())),
+        )
+        for d in daemons
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +93,7 @@ class Health:
     incidents_open: int
     silences_active: int
     reasons: tuple[str, ...]
+    members: tuple[MemberStatus, ...] = ()
 
     @property
     def healthy(self) -> bool:
@@ -92,8 +134,10 @@ def assess(
     silences_active: int,
     detect_every: timedelta,
     now: datetime,
+    cluster: tuple[MemberStatus, ...] = (),
 ) -> Health:
-    """`polls` is every configured (brand, channel) with its interval."""
+    """`polls` is every configured (brand, channel) with its interval; `cluster` the daemons
+    that share the database (PostgreSQL), whose leader writes `heartbeat`."""
     stale = lock_held and (heartbeat is None or now - heartbeat.beat_at > beat_limit(detect_every))
     daemon = DaemonStatus(lock_held, heartbeat, stale)
     running_since = heartbeat.started_at if lock_held and heartbeat else None
@@ -124,6 +168,9 @@ def assess(
     if stale:
         last = f"last beat {age(now - heartbeat.beat_at)} ago" if heartbeat else "no heartbeat"
         reasons.append(f"daemon holds its lock but has stopped beating ({last})")
+    alive = [m for m in cluster if m.alive]
+    if alive and not any(m.role == "leader" for m in alive):
+        reasons.append(f"{len(alive)} daemon(s) running but none leads: nothing detects spikes")
     return Health(
         daemon=daemon,
         sources=tuple(sources),
@@ -132,23 +179,28 @@ def assess(
         incidents_open=incidents_open,
         silences_active=silences_active,
         reasons=tuple(reasons),
+        members=cluster,
     )
 
 
-def health_of(config: Config, store: Store, now: datetime, lock_held: bool) -> Health:
-    """The health of the monitor behind `config`, from its store."""
+def health_of(config: Config, store: Store, now: datetime, lock_held: bool | None) -> Health:
+    """The health of the monitor behind `config`, from its store. `lock_held` None: a shared
+    database, where a daemon runs if one of the cluster beats."""
     polls = {key: settings.every for key, settings in config.polls.items()}
     open_incidents = sum(store.metrics_snapshot().incidents_open.values())
+    detect_every = config.alerting.detect_every
+    cluster = members(store.daemons(), store.leases(now), detect_every, now)
     return assess(
         polls,
         store.poll_states(),
         store.heartbeat(),
-        lock_held,
+        any(m.alive for m in cluster) if lock_held is None else lock_held,
         store.outbox_counts(),
         open_incidents,
         len(store.silences(active_at=now)),
-        config.alerting.detect_every,
+        detect_every,
         now,
+        cluster,
     )
 
 
@@ -171,6 +223,19 @@ def daemon_line(daemon: DaemonStatus, now: datetime) -> str:
     if beat is None:
         return "daemon: not running (never started on this database)"
     return f"daemon: not running (last beat {age(now - beat.beat_at)} ago)"
+
+
+def members_lines(cluster: Sequence[MemberStatus], now: datetime) -> list[str]:
+    """`monitor status`: one line per daemon, then the sources it polls right now."""
+    lines = []
+    for m in cluster:
+        state = m.role if m.alive else f"GONE (was {m.role})"
+        lines.append(
+            f"  {m.host} pid {m.pid}: {state}, last beat {age(now - m.beat_at)} ago, "
+            f"polling {len(m.sources)} source(s)"
+        )
+        lines += [f"    {brand} on {channel}" for brand, channel in m.sources]
+    return lines
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -206,6 +271,20 @@ def to_json(health: Health, now: datetime) -> dict[str, object]:
                 "problem": s.problem,
             }
             for s in health.sources
+        ],
+        "daemons": [
+            {
+                "id": m.id,
+                "host": m.host,
+                "pid": m.pid,
+                "role": m.role,
+                "alive": m.alive,
+                "version": m.version,
+                "started_at": _iso(m.started_at),
+                "last_beat_at": _iso(m.beat_at),
+                "sources": [{"brand": b, "channel": c} for b, c in m.sources],
+            }
+            for m in health.members
         ],
         "outbox": {"pending": health.outbox_pending, "dead": health.outbox_dead},
         "incidents_open": health.incidents_open,

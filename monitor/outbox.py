@@ -17,7 +17,9 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
 import queue
+import socket
 import types
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -49,6 +51,9 @@ from monitor.store import Store
 log = logging.getLogger(__name__)
 
 RETRY_BASE = timedelta(seconds=10)
+# How long a sender's claim on a message lasts unless renewed (the daemon renews it while the
+# delivery runs): a sender killed mid-delivery holds its messages this long at most.
+CLAIM_TTL = timedelta(seconds=15)
 
 Payload = Alert | Digest
 # What a lane reports for one message: the error if it failed, else the receiver's reference.
@@ -167,12 +172,22 @@ class Outbox:
         *,
         clock: Clock = utcnow,
         metrics: Metrics | None = None,
+        holder: str | None = None,
+        claim_ttl: timedelta = CLAIM_TTL,
     ) -> None:
         self.config = config
         self.store = store
         self.notifiers = notifiers
         self.clock = clock
         self.metrics = metrics
+        # Who claims the messages this outbox sends: the daemon's id, or this CLI process.
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:cli"
+        self.claim_ttl = claim_ttl
+        # Ids claimed by a delivery in progress, whose claims the daemon renews.
+        self.sending: set[int] = set()
+        # Outcomes the store could not record (connection lost): written before anything new
+        # is claimed, and their claims kept meanwhile, so nothing accepted is sent again.
+        self._unrecorded: list[Outcome] = []
 
     def enqueue(self, team: str, kind: str, payload: Payload, key: str) -> None:
         """Queue the payload for each of the team's receivers, keyed `<key>:<receiver>`; a key
@@ -245,8 +260,35 @@ class Outbox:
         return released
 
     def deliver_once(self) -> DeliveryReport:
-        """Try every message that is due now."""
-        return self.deliver(self.store.due_messages(self.clock()))
+        """Try every message that is due now and that no other sender has claimed."""
+        self._record_unrecorded()
+        if self._unrecorded:
+            return DeliveryReport()  # the store is still unreachable
+        now = self.clock()
+        messages = self.store.claim_messages(self.holder, now, now + self.claim_ttl)
+        ids = {m.id for m in messages}
+        self.sending |= ids
+        try:
+            return self.deliver(messages)
+        finally:
+            kept = {m.id for m, _, _ in self._unrecorded}
+            self.sending -= ids - kept
+            try:
+                self.store.release_claims(self.holder, ids - kept)
+            except Exception as exc:  # each claim expires by itself within claim_ttl
+                log.warning(kv("claims_release_failed", error=type(exc).__name__))
+
+    def _record_unrecorded(self) -> None:
+        while self._unrecorded:
+            message, error, sent_ref = self._unrecorded[0]
+            try:
+                self._record(message, error, sent_ref)
+                self.store.release_claims(self.holder, [message.id])
+            except Exception as exc:
+                log.warning(kv("outcome_still_unrecorded", id=message.id, error=type(exc).__name__))
+                return
+            self._unrecorded.pop(0)
+            self.sending.discard(message.id)
 
     def deliver(self, messages: Sequence[OutboxMessage]) -> DeliveryReport:
         """Send the messages, one lane per (team, receiver): lanes run side by side, so a
@@ -272,8 +314,14 @@ class Outbox:
                 outcome = outcomes.get()
                 if outcome is None:
                     running -= 1
-                else:
+                    continue
+                try:
                     counts[self._record(*outcome)] += 1
+                except Exception as exc:  # the database went away; the receiver has it
+                    log.warning(
+                        kv("outcome_unrecorded", id=outcome[0].id, error=type(exc).__name__)
+                    )
+                    self._unrecorded.append(outcome)
         return DeliveryReport(**counts)
 
     def _page_ref(self, message: OutboxMessage) -> str | None:
@@ -421,13 +469,17 @@ def outbox_for(
     clock: Clock = utcnow,
     stream: IO[str] | None = None,
     metrics: Metrics | None = None,
+    holder: str | None = None,
+    claim_ttl: timedelta = CLAIM_TTL,
 ) -> Outbox:
     """The outbox with one notifier per (team, receiver kind) from the config."""
     notifiers: dict[tuple[str, str], Notifier] = {}
     for name, team in config.teams.items():
         for notifier in build_notifiers(team, config.email, stream=stream, name=name, clock=clock):
             notifiers[name, notifier.kind] = notifier
-    return Outbox(config, store, notifiers, clock=clock, metrics=metrics)
+    return Outbox(
+        config, store, notifiers, clock=clock, metrics=metrics, holder=holder, claim_ttl=claim_ttl
+    )
 
 
 def send_test_alert(

@@ -6,18 +6,29 @@ import dataclasses
 import email
 import email.policy
 import json
+import os
+import queue
+import signal
 import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 from pytest_httpserver import HTTPServer
 
 from monitor.config import EmailReceiver, EmailSettings
+from monitor.demo import algolia_search
 from monitor.models import (
     Alert,
     AlertMention,
@@ -349,3 +360,123 @@ def empty_digest() -> Digest:
         incidents=(),
         authors=(),
     )
+
+
+class DaemonProcess:
+    """`monitor run` in a child process; its log lines are read as they come."""
+
+    def __init__(self, config: Path, env: dict[str, str] | None = None) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "monitor.cli", "-c", str(config), "run"],
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.log: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.put(line)
+        self.lines.put("")  # the process ended
+
+    def wait_for(self, *fragments: str, timeout: float = 30) -> str:
+        """The next log line holding every fragment (`timeout` s at most, in case it never
+        comes)."""
+        while True:
+            line = self.lines.get(timeout=timeout)
+            self.log.append(line)
+            if not line:
+                raise AssertionError(f"daemon exited before logging {fragments}")
+            if all(f in line for f in fragments):
+                return line
+
+    def rest(self) -> list[str]:
+        """Every line not read yet, once the process has ended."""
+        self.proc.wait(timeout=30)
+        while (line := self.lines.get(timeout=30)) != "":
+            self.log.append(line)
+        return self.log
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=30)
+        finally:
+            self.proc.kill()
+
+    def kill(self) -> None:
+        """kill -9: no handler runs, no lease or claim is given back."""
+        self.proc.kill()
+        self.proc.wait(timeout=30)
+
+
+class RecordingSource:
+    """A loopback hn.algolia.com that records every request per query, the most it served at
+    once per query, and can hold one query's next request until released (a poll in flight)."""
+
+    def __init__(self, hits: list[dict[str, Any]], delay: float = 0.0) -> None:
+        self.hits = sorted(hits, key=lambda h: -int(h["created_at_i"]))
+        self.delay = delay
+        self.requests: dict[str, int] = {}
+        self.in_flight: dict[str, int] = {}
+        self.most_at_once: dict[str, int] = {}
+        self.hold_query: str | None = None
+        self.held = threading.Event()
+        self.release = threading.Event()
+        self.changed = threading.Condition()
+        source = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                params = parse_qs(urlsplit(self.path).query)
+                query = params.get("query", [""])[0]
+                source._begin(query)
+                try:
+                    if query == source.hold_query and not source.held.is_set():
+                        source.held.set()
+                        source.release.wait(timeout=60)
+                    elif source.delay:
+                        time.sleep(source.delay)  # the API's own latency
+                    body = json.dumps(algolia_search(source.hits, params, time.time())).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    pass  # the poller was killed mid-request
+                finally:
+                    source._end(query)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def _begin(self, query: str) -> None:
+        with self.changed:
+            self.in_flight[query] = self.in_flight.get(query, 0) + 1
+            self.most_at_once[query] = max(self.most_at_once.get(query, 0), self.in_flight[query])
+            self.requests[query] = self.requests.get(query, 0) + 1
+            self.changed.notify_all()
+
+    def _end(self, query: str) -> None:
+        with self.changed:
+            self.in_flight[query] -= 1
+            self.changed.notify_all()
+
+    def wait_until(self, condition: Callable[[], bool], timeout: float = 60) -> bool:
+        with self.changed:
+            return self.changed.wait_for(condition, timeout)
+
+    def close(self) -> None:
+        self.release.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()

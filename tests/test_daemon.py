@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import queue
 import signal
 import socket
 import subprocess
@@ -25,7 +24,7 @@ from monitor.daemon import AlreadyRunning, Daemon, DaemonLock
 from monitor.demo import AlgoliaServer, write_demo_config
 from monitor.demo_script import BRAND, scripted_week
 from monitor.store import Store
-from tests.helpers import FixedClock, algolia_page, real_hn_hits
+from tests.helpers import DaemonProcess, FixedClock, algolia_page, real_hn_hits
 
 TWO_BRANDS = (
     "brands:\n"
@@ -250,41 +249,6 @@ def test_a_poll_that_stores_new_negative_mentions_delivers_the_alert_itself(
             assert store.outbox_counts().get("sent") == 1
             daemon.poller.close()
     assert f"Negative spike: {BRAND}" in alerts.getvalue()
-
-
-class DaemonProcess:
-    """`monitor run` in a child process; its log lines are read as they come."""
-
-    def __init__(self, config: Path) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "-c", str(config), "run"],
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.put(line)
-        self.lines.put("")  # the process ended
-
-    def wait_for(self, *fragments: str) -> str:
-        """The next log line holding every fragment (30 s at most, in case it never comes)."""
-        while True:
-            line = self.lines.get(timeout=30)
-            if not line:
-                raise AssertionError(f"daemon exited before logging {fragments}")
-            if all(f in line for f in fragments):
-                return line
-
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=30)
-        finally:
-            self.proc.kill()
 
 
 def _hn(httpserver: HTTPServer) -> str:

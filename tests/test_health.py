@@ -96,6 +96,7 @@ def test_status_json_of_a_healthy_monitor_exits_0(config: Config) -> None:
         "healthy",
         "reasons",
         "daemon",
+        "daemons",
         "sources",
         "outbox",
         "incidents_open",

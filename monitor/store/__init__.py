@@ -19,6 +19,7 @@ import sqlite_utils
 from monitor.database_setting import PostgresDatabase, is_postgres_url, shown_url
 from monitor.store.aggregates import AggregateQueries
 from monitor.store.base import StoreError, from_ts, immediate, reach_weight, ts
+from monitor.store.cluster import ClusterStore, DaemonRow, LeaderLock, Lease
 from monitor.store.connection import connect, explain
 from monitor.store.digests import DigestQueries, DigestScope
 from monitor.store.incidents import IncidentStore
@@ -33,8 +34,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MIGRATIONS",
+    "DaemonRow",
     "DigestScope",
     "Heartbeat",
+    "LeaderLock",
+    "Lease",
     "Migration",
     "PollState",
     "Store",
@@ -55,6 +59,7 @@ class Store(
     OperationsStore,
     AggregateQueries,
     TransferQueries,
+    ClusterStore,
 ):
     """The database the daemon's jobs share. Writes go through `transaction()`.
 

@@ -17,6 +17,7 @@ import sqlite_utils
 from monitor.store import postgres_schema as pg
 from monitor.store.aggregates import create_aggregates
 from monitor.store.base import StoreError, immediate, reach_weight
+from monitor.store.cluster import CLUSTER_TABLES, OUTBOX_CLAIM_COLUMNS
 
 SqliteStep = Callable[[sqlite_utils.Database], None]
 
@@ -239,6 +240,19 @@ def _v7_sent_ref(db: sqlite_utils.Database) -> None:
     _add_columns(db, "outbox", {"sent_ref": "TEXT"})
 
 
+def _v8_cluster(db: sqlite_utils.Database) -> None:
+    # Several daemons on one database: who runs, poll leases, one sender per outbox message.
+    for statement in CLUSTER_TABLES:
+        db.execute(statement)
+    _add_columns(db, "outbox", OUTBOX_CLAIM_COLUMNS)
+
+
+_V8_CLUSTER_PG = CLUSTER_TABLES + tuple(
+    f"ALTER TABLE outbox ADD COLUMN IF NOT EXISTS {name} {decl}"
+    for name, decl in OUTBOX_CLAIM_COLUMNS.items()
+)
+
+
 # Forward migrations, applied in order; append new ones at the end. SQLite's steps stay
 # idempotent: a test (and a damaged file) may re-run them from an older version.
 MIGRATIONS: list[Migration] = [
@@ -249,6 +263,7 @@ MIGRATIONS: list[Migration] = [
     Migration(_v5_operations, pg.V5_OPERATIONS),
     Migration(_v6_aggregates, pg.V6_AGGREGATES),
     Migration(_v7_sent_ref, ("ALTER TABLE outbox ADD COLUMN IF NOT EXISTS sent_ref TEXT",)),
+    Migration(_v8_cluster, _V8_CLUSTER_PG),
 ]
 
 

@@ -1,0 +1,216 @@
+"""Several `monitor run` processes on one real PostgreSQL: faults with real processes.
+
+Sources are a loopback hn.algolia.com that records how many requests it serves at once per
+query; Slack is a loopback webhook. Intervals are seconds so each test takes a few of them.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from monitor.demo import demo_config_text
+from monitor.demo_script import ScriptedMention, hit, scripted_week
+from monitor.store import Store
+from tests.helpers import DaemonProcess, RecordingSource
+from tests.postgres_server import PostgresServer
+
+
+@pytest.fixture
+def database_url(postgres_server: PostgresServer) -> Iterator[str]:
+    name = postgres_server.fresh_database(postgres_server.template)
+    yield postgres_server.url(name)
+    postgres_server.drop_database(name)
+
+
+def config_text(source: RecordingSource, brands: list[str], every: str, teams: str = "") -> str:
+    lines = [
+        "database: ${DATABASE_URL}",
+        "log_level: INFO",
+        "brands:",
+        *(f"  - {{name: {b}, terms: [{b.lower()}], channels: [hackernews]}}" for b in brands),
+        "channels:",
+        f"  hackernews: {{base_url: '{source.url}', every: {every}, backfill: 1d}}",
+        "alerting: {detect_every: 2s, deliver_every: 1s}",
+    ]
+    return (
+        "\n".join(lines)
+        + "\n"
+        + (teams or "teams:\n  cx: {console: {}}\nroutes:\n  - {team: cx}\n")
+    )
+
+
+def mentions_of(brands: list[str], now: datetime) -> list[dict[str, object]]:
+    return [
+        hit(
+            ScriptedMention(
+                1000 * i + j, "someone", f"{b.lower()} works fine", -timedelta(hours=j + 1), 1
+            ),
+            now,
+        )
+        for i, b in enumerate(brands)
+        for j in range(3)
+    ]
+
+
+@pytest.fixture
+def start(
+    write_config: Callable[[str], Path], database_url: str
+) -> Iterator[Callable[[str], DaemonProcess]]:
+    started: list[DaemonProcess] = []
+
+    def run(text: str) -> DaemonProcess:
+        daemon = DaemonProcess(write_config(text), env={"DATABASE_URL": database_url})
+        started.append(daemon)
+        return daemon
+
+    yield run
+    for daemon in started:
+        daemon.proc.kill()
+        daemon.proc.wait()
+
+
+def test_two_daemons_never_poll_the_same_source_at_once(
+    start: Callable[[str], DaemonProcess],
+) -> None:
+    brands = [f"Brand{i}" for i in range(8)]
+    # Each poll takes half its 1s interval: without leases the two daemons' polls overlap.
+    source = RecordingSource(mentions_of(brands, datetime.now(UTC)), delay=0.25)
+    try:
+        text = config_text(source, brands, "1s")
+        one, two = start(text), start(text)
+        one.wait_for("poll_ok", timeout=90)  # both at work, however loaded the machine
+        two.wait_for("poll_ok", timeout=90)
+        served = sum(source.requests.values())
+        assert source.wait_until(lambda: sum(source.requests.values()) >= served + 60)
+        assert one.stop() == 0 and two.stop() == 0
+    finally:
+        source.close()
+    assert set(source.most_at_once) == {b.lower() for b in brands}
+    assert max(source.most_at_once.values()) == 1
+
+
+def test_a_killed_pollers_source_is_polled_by_the_other_and_nothing_is_lost_or_doubled(
+    start: Callable[[str], DaemonProcess], database_url: str
+) -> None:
+    brands = ["Alpha", "Beta"]
+    source = RecordingSource(mentions_of(brands, datetime.now(UTC)))
+    source.hold_query = "alpha"
+    try:
+        text = config_text(source, brands, "3s")
+        poller = start(text)
+        assert source.held.wait(timeout=60), "the first daemon never polled Alpha"
+        other = start(text)
+        other.wait_for("poll_ok", "brand=Beta")  # its Alpha job has fired too, and was refused
+        before = source.requests["alpha"]
+        poller.kill()  # mid-poll: its lease on Alpha is never given back
+        source.release.set()
+        assert source.wait_until(lambda: source.requests["alpha"] > before)
+        other.wait_for("poll_ok", "brand=Alpha")
+        assert other.stop() == 0
+    finally:
+        source.close()
+    with Store(database_url) as store:
+        stored = sorted(m.native_id for m in store.mentions(brand="Alpha"))
+    assert stored == ["0", "1", "2"]  # every mention once
+    assert source.most_at_once["alpha"] == 1
+
+
+class SlackHook(ThreadingHTTPServer):
+    """A Slack webhook that leaves its first request unanswered (the sender dies with it in
+    flight) and accepts every later one, recording what it accepted."""
+
+    def __init__(self) -> None:
+        self.accepted: list[dict[str, object]] = []
+        self.before_kill = 0  # requests that came while the first sender was alive
+        self.killed = threading.Event()
+        self.first = threading.Event()
+        self.done = threading.Event()
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if not hook.first.is_set():
+                    hook.first.set()
+                    hook.done.wait(timeout=60)
+                    return
+                if not hook.killed.is_set():
+                    hook.before_kill += 1
+                hook.accepted.append(body)
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.daemon_threads = True
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.done.set()
+        self.shutdown()
+        self.server_close()
+
+
+def test_kill_9_of_the_leader_mid_alert_and_the_standby_sends_each_alert_exactly_once(
+    start: Callable[[str], DaemonProcess], database_url: str
+) -> None:
+    now = datetime.now(UTC)
+    history, burst = scripted_week()
+    source = RecordingSource([hit(m, now) for m in history + burst])
+    hook = SlackHook()
+    url = f"http://127.0.0.1:{hook.server_address[1]}/hook"
+    text = (
+        demo_config_text(source.url.rstrip("/"), Path("demo.db"))
+        .replace("database: demo.db", "database: ${DATABASE_URL}")
+        .replace("log_level: WARNING", "log_level: INFO")
+        .replace("customer-care: {console: {}", f"customer-care: {{slack: {{webhook_url: '{url}'}}")
+    )
+    try:
+        leader = start(text)
+        leader.wait_for("daemon_role", "role=leader")
+        standby = start(text)
+        standby.wait_for("daemon_role", "role=standby")
+        assert hook.first.wait(timeout=60), "the leader never sent its alert"
+        leader.kill()  # mid-request: the alert was detected, queued, claimed and not accepted
+        hook.killed.set()
+        standby.wait_for("leader_elected")
+        standby.wait_for("delivered")
+        with Store(database_url) as store:
+            queued = store.messages()
+            incidents = store.incidents()
+        assert standby.stop() == 0
+    finally:
+        hook.close()
+        source.close()
+    assert hook.before_kill == 0  # the standby never sent what the leader had claimed
+    assert [m.status for m in queued] == ["sent"] * len(queued)
+    keys = [m.key for m in queued]
+    assert len(hook.accepted) == len(queued) == len(set(keys))
+    assert len({(i.brand, i.scope_kind, i.scope_value) for i in incidents}) == len(incidents)
+
+
+def test_a_daemon_survives_a_database_restart_and_carries_on(
+    start: Callable[[str], DaemonProcess], postgres_server: PostgresServer
+) -> None:
+    source = RecordingSource(mentions_of(["Alpha"], datetime.now(UTC)))
+    try:
+        daemon = start(config_text(source, ["Alpha"], "1s"))
+        daemon.wait_for("poll_ok")
+        postgres_server.restart()
+        daemon.wait_for("leader_lost")
+        daemon.wait_for("leader_elected")
+        daemon.wait_for("poll_ok")
+        assert daemon.stop() == 0
+    finally:
+        source.close()
+    assert not any("Traceback" in line for line in daemon.log)
