@@ -32,10 +32,16 @@ class CopyReport:
 
     def summary(self) -> str:
         total = sum(self.copied.values())
-        lines = [f"copied {total} rows in {self.seconds:.1f}s; counts match in every table"]
+        before = sum(self.resumed.values())
+        lines = [
+            f"{total} rows in the destination, {total - before} copied now in {self.seconds:.1f}s"
+            + (f" ({before} by an earlier run)" if before else "")
+            + "; counts match in every table"
+        ]
         for name, n in self.copied.items():
             again = self.resumed.get(name, 0)
-            note = f" (resumed after {again})" if again else ""
+            note = " (all by an earlier run)" if again == n and n else ""
+            note = note or (f" (resumed after {again})" if again else "")
             lines.append(f"  {name}: {n}{note}")
         return "\n".join(lines)
 
@@ -85,10 +91,10 @@ def _copy_table(
     progress: Progress | None,
 ) -> int:
     state = destination.copy_progress(source_name, table)
-    if state.done:
-        return state.copied
     if state.copied:
         report.resumed[table.name] = state.copied
+    if state.done:
+        return state.copied
     total = source.row_count(table)
     after, copied = state.last_key, state.copied
     while True:

@@ -136,7 +136,17 @@ def test_cli_copy_prints_the_counts_and_exits_zero(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "counts match in every table" in result.output
-    assert "mentions: 25" in result.output
+    assert "mentions: 25\n" in result.output
+
+
+def test_cli_copy_run_again_says_everything_came_by_the_earlier_run(tmp_path: Path) -> None:
+    _installation(tmp_path / "a.db").close()
+    args = ["db", "copy", "--from", str(tmp_path / "a.db"), "--to", str(tmp_path / "b.db")]
+    CliRunner().invoke(main, args)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "55 rows in the destination, 0 copied now" in result.output
+    assert "mentions: 25 (all by an earlier run)" in result.output
 
 
 def test_cli_copy_that_does_not_check_out_exits_three(tmp_path: Path) -> None:
