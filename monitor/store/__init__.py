@@ -64,6 +64,8 @@ class Store(
     """The database the daemon's jobs share. Writes go through `transaction()`.
 
     `database` is a file path (or `sqlite:///path`) for SQLite, or a `postgresql://` URL.
+    `dialect` says which; `where` names the database for messages (never with a password);
+    `postgres` is PostgreSQL's pool adapter (`postgres.dedicated()` for advisory locks).
     """
 
     path: Path | None = None  # the SQLite file

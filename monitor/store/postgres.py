@@ -186,8 +186,6 @@ def _params(params: Params) -> Params:
 class PgConnection:
     """The pool, speaking the sqlite3.Connection methods the query groups call."""
 
-    dialect = "postgresql"
-
     def __init__(self, url: str, pool: ConnectionPool) -> None:
         self.url = url
         self._pool = pool

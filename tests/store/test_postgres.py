@@ -129,6 +129,16 @@ def test_the_store_carries_on_after_its_connections_are_cut(
         assert sorted(m.native_id for m in store.mentions()) == ["1", "2"]
 
 
+def test_the_store_carries_on_after_the_server_restarts(
+    url: str, postgres_server: PostgresServer
+) -> None:
+    with Store(url) as store:
+        store.save_poll("Acme", "hackernews", [scored("1")], "c1", 0, NOW)
+        postgres_server.restart()
+        store.save_poll("Acme", "hackernews", [scored("2")], "c2", 0, NOW)
+        assert sorted(m.native_id for m in store.iter_mentions()) == ["1", "2"]
+
+
 def test_a_transaction_cut_mid_way_applies_nothing(
     url: str, postgres_server: PostgresServer
 ) -> None:
