@@ -217,6 +217,8 @@ CHASING_CUES = spellings("please pls plz kindly any when status")
 AGAIN_CUES = spellings(
     "time attempt call email complaint replacement visit times again twice charged double"
 )
-WHY_CUES = spellings("why how what is")
+# Each form has "why", "how" or "what", or both "is" and "this" ("is this a joke"): as two
+# groups that must both be present, since "is" or "this" alone is in most texts.
+WHY_CUES = (spellings("why how what whats is"), spellings("why how what whats this"))
 PROMISE_CUES = spellings("supposed meant promised due told should")
 ACCEPTABLE_CUES = spellings("acceptable ok okay fair legal allowed right reasonable service")
