@@ -92,7 +92,7 @@ def _bounded(source: str) -> re.Pattern[str]:
 
 
 BRAND, PHRASE, NEGATIVE = "brand_phrase", "phrase", "negative_word"
-_MAX_PLANS = 4096
+_MAX_PLANS = 50_000
 _NEGATIVE_WORD = -1.5
 # Too common to gate a phrase on: a phrase is cued by its longest word not in this list.
 _COMMON = spellings(
@@ -156,9 +156,11 @@ class Engine:
                 self.cue_groups.setdefault(word.encode(), set()).add(NEGATIVE)
         self.cue_words = frozenset(self.cue_groups)
         self._cue_bits, self._group_bits = self._cue_masks()
-        # Candidates by the cue groups a text fills: a few hundred distinct sets in practice,
-        # capped so a stream of odd texts cannot grow it without bound.
-        self._plans: dict[int, Plan] = {}
+        # Plans by the text's cue words (both with and without phrases, which need a check of
+        # all their words), and by the cue groups those fill.
+        self._plans: dict[frozenset[bytes], tuple[Plan, Plan]] = {}
+        self._plan_by_bits: dict[int, Plan] = {}
+        self._phrase_bit = self._group_bits[PHRASE]
         self.rank = {name: i for i, name in enumerate([BRAND, *self.rules, PHRASE])}
         self.sources: dict[str, str] = {name: rule.source() for name, rule in self.rules.items()}
         if brand_phrases:
@@ -199,7 +201,7 @@ class Engine:
         """One bit per cue group of each rule (and one for phrases, one for negative words).
 
         A text's cue words OR together into one int; a rule is a candidate when its groups'
-        bits are all set, so a text's candidates are one dict look-up by that int.
+        bits are all set. The plan is worked out once per distinct set of cue words.
         """
         word_bits: dict[bytes, int] = dict.fromkeys(self.cue_groups, 0)
         group_bits: dict[str, int] = {}
@@ -220,12 +222,18 @@ class Engine:
         return word_bits, group_bits
 
     def _plan(self, filled: int) -> Plan:
+        """The plan for a set of filled cue groups: one object per set, shared."""
+        if (plan := self._plan_by_bits.get(filled)) is not None:
+            return plan
         scan = [BRAND] if BRAND in self.sources else []
         for name in sorted(self.rank, key=self.rank.__getitem__):
             bits = self._group_bits.get(name)
             if bits is not None and filled & bits == bits:
                 scan.append(name)
-        return Plan(tuple(scan), bool(filled & self._group_bits[NEGATIVE]))
+        plan = Plan(tuple(scan), bool(filled & self._group_bits[NEGATIVE]))
+        if len(self._plan_by_bits) < _MAX_PLANS:
+            self._plan_by_bits[filled] = plan
+        return plan
 
     def _has_phrase_words(self, cued: Iterable[bytes], words: frozenset[bytes]) -> bool:
         """Whether the text has every word of some phrase its cue words point to."""
@@ -236,16 +244,18 @@ class Engine:
         cued = self.cue_words.intersection(words := cue_words(lowered))
         if not cued:
             return self._no_cues
-        filled = reduce(or_, map(self._cue_bits.__getitem__, cued), 0)
-        phrase_bit = self._group_bits[PHRASE]
-        if filled & phrase_bit and not self._has_phrase_words(cued, frozenset(words)):
-            filled ^= phrase_bit
-        plan = self._plans.get(filled)
-        if plan is None:
-            plan = self._plan(filled)
+        # A few thousand distinct sets of cue words in practice; capped so a stream of odd
+        # texts cannot grow it without bound.
+        plans = self._plans.get(cued)
+        if plans is None:
+            filled = reduce(or_, map(self._cue_bits.__getitem__, cued), 0)
+            plans = (self._plan(filled & ~self._phrase_bit), self._plan(filled))
             if len(self._plans) < _MAX_PLANS:
-                self._plans[filled] = plan
-        return plan
+                self._plans[cued] = plans
+        without, with_phrases = plans
+        if without is with_phrases or not self._has_phrase_words(cued, frozenset(words)):
+            return without
+        return with_phrases
 
     def _matches(
         self, lowered: str, names: Sequence[str] | None = None
