@@ -355,8 +355,8 @@ RULES: Mapping[str, Rule] = {
         ),
     ),
     "sarcasm": Rule(sarcasm, (PRAISE_CUES, FAILURE_CUES), replaces=True),
-    "chasing": Rule(chasing, (CHASING_CUES,)),
-    "again": Rule(again, (AGAIN_CUES,)),
+    "chasing": Rule(chasing, CHASING_CUES),
+    "again": Rule(again, AGAIN_CUES),
     "why_question": Rule(why_question, WHY_CUES),
     "broken_promise": Rule(broken_promise, (PROMISE_CUES,)),
     "acceptable_question": Rule(
