@@ -207,6 +207,11 @@ def report_speed(tweets: list[Rated], repeat: int) -> None:
         f"  ratio our Vader / stock VADER: {fast / bare:.2f}x   defaults / stock VADER: "
         f"{ours / bare:.2f}x   defaults / layer off: {ours / off:.2f}x"
     )
+    layer_us, vader_us = 1e6 / ours - 1e6 / off, 1e6 / fast
+    print(
+        f"  complaint layer per text (defaults - layer off): {layer_us:.1f} us, "
+        f"{layer_us / vader_us:.2f}x our Vader's {vader_us:.1f} us"
+    )
     text = long_text(tweets)
     long_rates = rates([stock.polarity_scores, defaults.score], [text], repeat)
     print(

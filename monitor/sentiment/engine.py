@@ -8,9 +8,11 @@ single regex that scans it; most texts are not scanned at all.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, reduce
+from operator import or_
+from typing import NamedTuple
 
 from monitor.sentiment.fragments import any_of, cue_words, spellings
 from monitor.sentiment.hashtags import HashtagSegmenter
@@ -28,6 +30,17 @@ _PHRASE_TOKEN = "cxqphrase{}"
 _EMOJI_TOKEN = "cxqemoji{}"
 # Two words joined by a slash, not part of a URL or a path.
 _SLASHED = re.compile(r"(?<![\w./:])([A-Za-z]{2,})/([A-Za-z]{2,})(?![\w/])")
+# What every _SLASHED match contains. A pattern led by a look-behind is tried at every
+# position; this one starts with a character class, which the regex engine skips to.
+_LETTER_SLASH_LETTER = re.compile(r"[A-Za-z]/[A-Za-z]")
+
+
+class Plan(NamedTuple):
+    """What a text's cue words call for: the groups to scan it with, in rank order, and
+    whether it has a strongly negative word."""
+
+    scan: tuple[str, ...]
+    negative: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +92,12 @@ def _bounded(source: str) -> re.Pattern[str]:
 
 
 BRAND, PHRASE, NEGATIVE = "brand_phrase", "phrase", "negative_word"
+_MAX_PLANS = 50_000
 _NEGATIVE_WORD = -1.5
 # Too common to gate a phrase on: a phrase is cued by its longest word not in this list.
 _COMMON = spellings(
     "a an and are been customer for goes having i is it me my never no not of on out please",
-    "the this what's your",
+    "the this what's your with still without since around",
 )
 
 
@@ -129,13 +143,24 @@ class Engine:
         for name, rule in self.rules.items():
             for word in frozenset().union(*rule.cues):
                 self.cue_groups.setdefault(word, set()).add(name)
+        # A phrase is cued by one word, then needs all of its words: "fed up with" is looked
+        # for only in texts with "fed", and scanned for only in those with "up" and "with" too.
+        self.phrase_needs: dict[bytes, list[frozenset[bytes]]] = {}
         for phrase in phrases:
-            self.cue_groups.setdefault(_phrase_cue(phrase), set()).add(PHRASE)
+            cue = _phrase_cue(phrase)
+            self.cue_groups.setdefault(cue, set()).add(PHRASE)
+            self.phrase_needs.setdefault(cue, []).append(frozenset(cue_words(phrase)))
         # Strongly negative words also mark a text as a complaint (see ``reading``).
         for word, valence in {**base.lexicon, **lexicon}.items() if courtesy and rules else ():
             if valence <= _NEGATIVE_WORD and word.isascii() and word.isalpha():
                 self.cue_groups.setdefault(word.encode(), set()).add(NEGATIVE)
         self.cue_words = frozenset(self.cue_groups)
+        self._cue_bits, self._group_bits = self._cue_masks()
+        # Plans by the text's cue words (both with and without phrases, which need a check of
+        # all their words), and by the cue groups those fill.
+        self._plans: dict[frozenset[bytes], tuple[Plan, Plan]] = {}
+        self._plan_by_bits: dict[int, Plan] = {}
+        self._phrase_bit = self._group_bits[PHRASE]
         self.rank = {name: i for i, name in enumerate([BRAND, *self.rules, PHRASE])}
         self.sources: dict[str, str] = {name: rule.source() for name, rule in self.rules.items()}
         if brand_phrases:
@@ -143,6 +168,7 @@ class Engine:
         if phrases:
             self.sources[PHRASE] = _trie_regex(phrases)
         self.patterns = {name: _bounded(source) for name, source in self.sources.items()}
+        self._no_cues = self._plan(0)
         # VADER turns each emoji into its description; ours become one token with a valence.
         self.emoji_tokens = {e: _EMOJI_TOKEN.format(i) for i, e in enumerate(sorted(emoji or {}))}
         merged.update((self.emoji_tokens[e], v) for e, v in (emoji or {}).items())
@@ -171,24 +197,68 @@ class Engine:
         groups = (f"(?P<{name}>{self.sources[name]})" for name in names)
         return _bounded(any_of(*groups))
 
-    def _candidates(self, lowered: str) -> list[str]:
-        names = [BRAND] if BRAND in self.sources else []
-        if not self.cue_words:
-            return names
-        cued = self.cue_words.intersection(cue_words(lowered))
-        if cued:
-            candidates: set[str] = set()
-            for word in cued:
-                candidates |= self.cue_groups[word]
-            for name in sorted(candidates - {NEGATIVE}, key=self.rank.__getitem__):
-                if name == PHRASE or self.rules[name].may_fire(cued):
-                    names.append(name)
-            if NEGATIVE in candidates:
-                names.append(NEGATIVE)
-        return names
+    def _cue_masks(self) -> tuple[dict[bytes, int], dict[str, int]]:
+        """One bit per cue group of each rule (and one for phrases, one for negative words).
+
+        A text's cue words OR together into one int; a rule is a candidate when its groups'
+        bits are all set. The plan is worked out once per distinct set of cue words.
+        """
+        word_bits: dict[bytes, int] = dict.fromkeys(self.cue_groups, 0)
+        group_bits: dict[str, int] = {}
+        bit = 1
+        for name, rule in self.rules.items():
+            group_bits[name] = 0
+            for group in rule.cues:
+                for word in group:
+                    word_bits[word] |= bit
+                group_bits[name] |= bit
+                bit <<= 1
+        for special in (PHRASE, NEGATIVE):
+            group_bits[special] = bit
+            for word, names in self.cue_groups.items():
+                if special in names:
+                    word_bits[word] |= bit
+            bit <<= 1
+        return word_bits, group_bits
+
+    def _plan(self, filled: int) -> Plan:
+        """The plan for a set of filled cue groups: one object per set, shared."""
+        if (plan := self._plan_by_bits.get(filled)) is not None:
+            return plan
+        scan = [BRAND] if BRAND in self.sources else []
+        for name in sorted(self.rank, key=self.rank.__getitem__):
+            bits = self._group_bits.get(name)
+            if bits is not None and filled & bits == bits:
+                scan.append(name)
+        plan = Plan(tuple(scan), bool(filled & self._group_bits[NEGATIVE]))
+        if len(self._plan_by_bits) < _MAX_PLANS:
+            self._plan_by_bits[filled] = plan
+        return plan
+
+    def _has_phrase_words(self, cued: Iterable[bytes], words: frozenset[bytes]) -> bool:
+        """Whether the text has every word of some phrase its cue words point to."""
+        return any(needs <= words for cue in cued for needs in self.phrase_needs.get(cue, ()))
+
+    def _candidates(self, lowered: str) -> Plan:
+        """The groups whose cue words are all in the text, and whether it has a negative word."""
+        cued = self.cue_words.intersection(words := cue_words(lowered))
+        if not cued:
+            return self._no_cues
+        # A few thousand distinct sets of cue words in practice; capped so a stream of odd
+        # texts cannot grow it without bound.
+        plans = self._plans.get(cued)
+        if plans is None:
+            filled = reduce(or_, map(self._cue_bits.__getitem__, cued), 0)
+            plans = (self._plan(filled & ~self._phrase_bit), self._plan(filled))
+            if len(self._plans) < _MAX_PLANS:
+                self._plans[cued] = plans
+        without, with_phrases = plans
+        if without is with_phrases or not self._has_phrase_words(cued, frozenset(words)):
+            return without
+        return with_phrases
 
     def _matches(
-        self, lowered: str, names: list[str] | None = None
+        self, lowered: str, names: Sequence[str] | None = None
     ) -> Iterator[tuple[str, re.Match[str]]]:
         """(group, match) left to right, as one alternation of the candidates would find them.
 
@@ -197,8 +267,7 @@ class Engine:
         passes its start, so a text with one hit costs one search per candidate.
         """
         if names is None:
-            names = self._candidates(lowered)
-        names = [n for n in names if n != NEGATIVE]
+            names = self._candidates(lowered).scan
         if not names:
             return
         patterns = [self.patterns[name] for name in names]
@@ -222,7 +291,9 @@ class Engine:
             return text
         if "#" in text:
             text = self.segmenter.split_all(text)
-        return _SLASHED.sub(r"\1 / \2", text) if "/" in text else text
+        if "/" in text and _LETTER_SLASH_LETTER.search(text):
+            return _SLASHED.sub(r"\1 / \2", text)
+        return text
 
     @staticmethod
     def _lowered(text: str) -> tuple[str, str]:
@@ -249,9 +320,11 @@ class Engine:
         text, lowered = self._lowered(self._split_words(text))
         pieces: list[str] = []
         done = 0
-        names = self._candidates(lowered)
-        analyzer = self.complaint_analyzer if NEGATIVE in names else self.analyzer
-        for name, m in self._matches(lowered, names):
+        plan = self._candidates(lowered)
+        analyzer = self.complaint_analyzer if plan.negative else self.analyzer
+        if not plan.scan:
+            return text, analyzer
+        for name, m in self._matches(lowered, plan.scan):
             start, end = m.span()
             if name in (BRAND, PHRASE):
                 token, resume = self.phrase_tokens[normal(m.group())], end

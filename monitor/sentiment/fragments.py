@@ -5,7 +5,7 @@ Every source here is matched against lower-cased text, so it is written in lower
 
 from __future__ import annotations
 
-from collections.abc import Callable, Set
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -143,6 +143,3 @@ class Rule:
     # The token replaces the words matched instead of standing before them: for praise that
     # is sarcasm ("great job losing my parcel"), the praise must not count.
     replaces: bool = False
-
-    def may_fire(self, words: Set[bytes]) -> bool:
-        return all(not words.isdisjoint(group) for group in self.cues)

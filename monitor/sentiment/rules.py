@@ -322,8 +322,14 @@ _REPLIES = spellings(
     "contacted dealt helped helps came showed pick picks picked bothered",
 )
 
+# Every form of "waiting" has a wait or a stuck state beside its duration (or its "since").
+_WAITS = spellings(
+    "wait waiting waited hold queue queued queuing line stuck late delay delayed",
+    "out down offline pending processing transit delivery",
+)
+
 RULES: Mapping[str, Rule] = {
-    "waiting": Rule(waiting, (_UNITS | spellings("since"),)),
+    "waiting": Rule(waiting, (_UNITS | spellings("since"), _WAITS)),
     "days_no_reply": Rule(days_no_reply, (_UNITS, spellings("no nothing not"))),
     "still_no": Rule(still_no, (spellings("still"),)),
     "never_arrived": Rule(
@@ -349,9 +355,9 @@ RULES: Mapping[str, Rule] = {
         ),
     ),
     "sarcasm": Rule(sarcasm, (PRAISE_CUES, FAILURE_CUES), replaces=True),
-    "chasing": Rule(chasing, (CHASING_CUES,)),
-    "again": Rule(again, (AGAIN_CUES,)),
-    "why_question": Rule(why_question, (WHY_CUES,)),
+    "chasing": Rule(chasing, CHASING_CUES),
+    "again": Rule(again, AGAIN_CUES),
+    "why_question": Rule(why_question, WHY_CUES),
     "broken_promise": Rule(broken_promise, (PROMISE_CUES,)),
     "acceptable_question": Rule(
         acceptable_question, (spellings("how"), ACCEPTABLE_CUES), replaces=True

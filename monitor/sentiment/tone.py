@@ -213,10 +213,25 @@ FAILURE_CUES = spellings(
     "being placed put left placing putting sending ruining delaying runaround run messing",
     "screwing forgetting doing",
 )
-CHASING_CUES = spellings("please pls plz kindly any when status")
-AGAIN_CUES = spellings(
-    "time attempt call email complaint replacement visit times again twice charged double"
+# Each form of chasing has one word of each group: "please" and what to do, "any" and the
+# news, "when" and what is due, "status" and of what.
+CHASING_CUES = (
+    spellings("please pls plz kindly any when status"),
+    spellings(
+        "reply respond answer get call look escalate resolve refund explain check read update",
+        "updates news response word progress expect hear receive be order claim case",
+        "complaint repair replacement return",
+    ),
 )
-WHY_CUES = spellings("why how what is")
+# "times", "again", "twice" or "charged"; or an ordinal ("2nd" gives "nd") before a noun.
+_AGAIN_ANY = spellings("times again twice charged")
+AGAIN_CUES = (
+    _AGAIN_ANY
+    | spellings("second third fourth fifth sixth seventh tenth umpteenth nth another st nd rd th"),
+    _AGAIN_ANY | spellings("time attempt call email complaint replacement visit"),
+)
+# Each form has "why", "how" or "what", or both "is" and "this" ("is this a joke"): as two
+# groups that must both be present, since "is" or "this" alone is in most texts.
+WHY_CUES = (spellings("why how what whats is"), spellings("why how what whats this"))
 PROMISE_CUES = spellings("supposed meant promised due told should")
 ACCEPTABLE_CUES = spellings("acceptable ok okay fair legal allowed right reasonable service")

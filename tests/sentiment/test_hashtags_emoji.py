@@ -50,3 +50,39 @@ def test_loader_rejects_a_word_under_emoji(tmp_path: Path) -> None:
     path.write_text('emoji:\n  "angry": -2\n', encoding="utf-8")
     with pytest.raises(ValueError, match=r"emoji\.angry: not an emoji"):
         load_complaints(path)
+
+
+def _split_backward(words: frozenset[str], tag: str) -> list[str] | None:
+    """The segmenter's first algorithm (each end from every start before it): the reference."""
+    best: list[list[str] | None] = [[]] + [None] * len(tag)
+    for end in range(1, len(tag) + 1):
+        for start in range(max(0, end - 16), end):
+            head, current = best[start], best[end]
+            if head is None or tag[start:end] not in words:
+                continue
+            if current is None or len(head) + 1 < len(current):
+                best[end] = [*head, tag[start:end]]
+    return best[len(tag)]
+
+
+def test_the_forward_split_picks_what_the_backward_split_picked() -> None:
+    segmenter = DEFAULTS.engine.segmenter
+    assert segmenter is not None
+    common = sorted(load_complaints().hashtag_words)
+    # Ties of equally few words ("nowhere" = "no where" = "now here"), words of 16 letters and
+    # more, and strings that do not split at all.
+    tags = [a + b for a in common[::7] for b in common[::5]]
+    tags += [a + b + c for a, b, c in zip(common, common[3:], common[7:], strict=False)]
+    tags += ["nowhere", "therapistsnotable", "customerservicecustomerservice", "xqzacme", "a" * 40]
+    tags += ["uncharacteristically", "uncharacteristicallyslow", "togethertogetherfail"]
+    for tag in tags:
+        assert segmenter.split(tag) == _split_backward(segmenter.words, tag), tag
+
+
+def test_a_repeated_hashtag_is_split_once() -> None:
+    scorer = Scorer(lexicon={"zqxbad": -2.0})
+    segmenter = scorer.engine.segmenter
+    assert segmenter is not None
+    scorer.score("#zqxbadservice again")
+    segmenter.words = frozenset()  # a second split would now find no words
+    assert scorer.engine.rewrite("#zqxbadservice") == "zqxbad service"

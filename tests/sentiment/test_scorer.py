@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from monitor import sentiment
 from monitor.sentiment import COMPLAINTS_FILE, RULES, Scorer, load_complaints
+from monitor.sentiment import engine as engine_module
 from monitor.sentiment.engine import _bounded
 from monitor.sentiment.scorer import base_analyzer, engine_for
 
@@ -469,3 +471,13 @@ def test_brand_complaint_phrases_go_with_the_complaint_layer() -> None:
 @pytest.mark.parametrize("text", ["where is our technician?", "where's my update"])
 def test_where_is_my_rule_fires_on_asking_after_a_reply_or_visit(text: str) -> None:
     assert "where_is_my" in rules_fired(text)
+
+
+def test_the_plan_cache_stops_growing_at_its_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine_module, "_MAX_PLANS", 3)
+    engine = Scorer(lexicon={"zqxcap": -1.0}).engine
+    words = ["still", "why", "never", "when", "please", "where", "again", "since"]
+    for a, b in itertools.pairwise(words):
+        engine._candidates(f"{a} {b}")
+    assert len(engine._plans) == 3
+    assert engine._candidates("still why") == engine._candidates("why still")
