@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 
 from monitor.config import Config
 from monitor.models import Incident
-from monitor.outbox import Outbox, spike_window
+from monitor.outbox import Outbox
+from monitor.outbox_payload import spike_window
 from monitor.silences import parse_scope
 from monitor.store import Store
 from monitor.validate import did_you_mean

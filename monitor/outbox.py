@@ -13,21 +13,19 @@ webhook or by an older monitor), and a newer update replaces an older one still 
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import logging
 import os
 import queue
 import socket
-import types
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, replace
-from datetime import date, datetime, timedelta
-from typing import IO, Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import IO
 
-from monitor.config import Config, SpikeSettings
+from monitor.config import Config
 from monitor.digest.build import build_digest
 from monitor.logs import kv
 from monitor.metrics import Metrics
@@ -43,9 +41,9 @@ from monitor.models import (
 )
 from monitor.notify import build_notifiers, editing_kinds, receiver_kinds
 from monitor.notify.base import DeliveryError, Editor, Notifier
+from monitor.outbox_payload import Payload, build_alert, decode_message, encode, spike_window
 from monitor.routing import teams_for
 from monitor.silences import silencing
-from monitor.spikes import alert_mentions, breakdown
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
@@ -55,105 +53,8 @@ RETRY_BASE = timedelta(seconds=10)
 # delivery runs): a sender killed mid-delivery holds its messages this long at most.
 CLAIM_TTL = timedelta(seconds=15)
 
-Payload = Alert | Digest
 # What a lane reports for one message: the error if it failed, else the receiver's reference.
 Outcome = tuple[OutboxMessage, DeliveryError | None, str | None]
-T = TypeVar("T")
-
-
-# -- payload codec: one JSON form for every frozen dataclass the outbox carries -----------------
-
-
-def encode(payload: Payload) -> str:
-    """The payload as JSON: times as ISO 8601, durations as seconds, tuples as lists."""
-
-    def default(value: Any) -> Any:
-        if isinstance(value, datetime | date):
-            return value.isoformat()
-        if isinstance(value, timedelta):
-            return value.total_seconds()
-        raise TypeError(type(value))
-
-    return json.dumps(asdict(payload), default=default, ensure_ascii=False)
-
-
-def decode(cls: type[T], text: str) -> T:
-    """The dataclass `cls` back from `encode`'s JSON, every field typed by its annotation."""
-    return _typed(cls, json.loads(text))  # type: ignore[no-any-return]
-
-
-def _typed(hint: Any, value: Any) -> Any:
-    origin = get_origin(hint)
-    if value is None:
-        return None
-    if origin in (Union, types.UnionType):
-        (inner,) = [arg for arg in get_args(hint) if arg is not type(None)]
-        return _typed(inner, value)
-    if origin is tuple:
-        args = get_args(hint)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_typed(args[0], item) for item in value)
-        return tuple(_typed(arg, item) for arg, item in zip(args, value, strict=True))
-    if origin is Literal:
-        return value
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        hints = get_type_hints(hint)
-        return hint(
-            **{f.name: _typed(hints[f.name], value[f.name]) for f in dataclasses.fields(hint)}
-        )
-    if hint is datetime:
-        return datetime.fromisoformat(value)
-    if hint is date:
-        return date.fromisoformat(value)
-    if hint is timedelta:
-        return timedelta(seconds=value)
-    return value
-
-
-def decode_message(message: OutboxMessage) -> Payload:
-    """A row's payload; an alert carries the row's key as its idempotency key (`ref:` in Slack,
-    the Message-ID in email), the same on every resend."""
-    if message.kind == "digest":
-        return decode(Digest, message.payload)
-    return replace(decode(Alert, message.payload), idempotency_key=message.key)
-
-
-def build_alert(
-    store: Store, incident: Incident, kind: AlertKind, window: timedelta, now: datetime, key: str
-) -> Alert:
-    """The alert with its evidence: the most negative distinct mentions and topics of the
-    window, the incident's drivers and the scopes grouped into it."""
-    end = incident.last_fired_at + timedelta(seconds=1)
-    start = incident.last_fired_at - window
-    topics = store.negative_topics(
-        incident.brand, incident.scope_kind, incident.scope_value, start, end
-    )
-    return Alert(
-        kind=kind,
-        incident_id=incident.id,
-        idempotency_key=key,
-        brand=incident.brand,
-        scope_kind=incident.scope_kind,
-        scope_value=incident.scope_value,
-        severity=incident.severity,
-        count=incident.count if kind != "resolved" else incident.peak_count,
-        expected=incident.expected,
-        ratio=incident.ratio if kind != "resolved" else incident.peak_ratio,
-        window=window,
-        started_at=incident.opened_at,
-        peak_ratio=incident.peak_ratio,
-        top_mentions=alert_mentions(store, incident, window),
-        top_topics=tuple(topics),
-        resolved_at=incident.resolved_at,
-        drivers=incident.drivers,
-        breakdown=breakdown(store, incident),
-    )
-
-
-def spike_window(config: Config, brand: str) -> timedelta:
-    """The brand's detection window; the default one for a brand a reload removed."""
-    found = [b for b in config.brands if b.name == brand]
-    return found[0].spike.window if found else SpikeSettings().window
 
 
 @dataclass(frozen=True, slots=True)

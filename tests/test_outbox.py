@@ -21,15 +21,8 @@ from pytest_httpserver import HTTPServer
 
 from monitor.config import Config, load_config
 from monitor.models import Alert, AlertMention, Mention
-from monitor.outbox import (
-    DeliveryReport,
-    Outbox,
-    build_alert,
-    decode,
-    encode,
-    outbox_for,
-    send_digest_now,
-)
+from monitor.outbox import DeliveryReport, Outbox, outbox_for, send_digest_now
+from monitor.outbox_payload import build_alert, decode, encode
 from monitor.poller import BrandPipeline
 from monitor.spikes import Detector
 from monitor.store import Store

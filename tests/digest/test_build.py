@@ -22,7 +22,8 @@ from monitor.digest.build import (
 )
 from monitor.digest.schedule import DigestScheduler, last_scheduled
 from monitor.models import Clock, Digest, Label, Mention, Score, Scored
-from monitor.outbox import decode, encode, outbox_for
+from monitor.outbox import outbox_for
+from monitor.outbox_payload import decode, encode
 from monitor.store import DigestScope, Store
 
 LONDON = ZoneInfo("Europe/London")

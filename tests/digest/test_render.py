@@ -30,7 +30,7 @@ from monitor.notify.slack import (
     SECTION_LIMIT,
     slack_message,
 )
-from monitor.outbox import decode, encode
+from monitor.outbox_payload import decode, encode
 from tests.helpers import (
     PNG_SIGNATURE,
     START,

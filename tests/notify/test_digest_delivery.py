@@ -15,7 +15,8 @@ from monitor.notify.base import DeliveryError
 from monitor.notify.console import ConsoleNotifier
 from monitor.notify.email import render_text
 from monitor.notify.slack import SlackNotifier, slack_message
-from monitor.outbox import encode, send
+from monitor.outbox import send
+from monitor.outbox_payload import encode
 from tests.helpers import (
     PNG_SIGNATURE,
     Server,
