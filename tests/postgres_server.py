@@ -57,7 +57,12 @@ class PostgresServer:
 
     def _run(self, *args: str) -> None:
         done = subprocess.run(
-            [*self._as_user, *args], capture_output=True, text=True, cwd=self.root, check=False
+            [*self._as_user, *args],
+            capture_output=True,
+            text=True,
+            cwd=self.root,
+            check=False,
+            timeout=120,  # a server that never comes up fails the session instead of hanging it
         )
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
@@ -98,6 +103,22 @@ class PostgresServer:
                 # Another process took the port between our probe and the server's bind.
                 continue
         raise RuntimeError(f"PostgreSQL would not start; see {self.root / 'server.log'}")
+
+    def restart(self) -> None:
+        """Stop the server (cutting every connection) and start it again on the same port."""
+        # -l again: without it the new server writes to our pipe, and waiting for its EOF hangs.
+        log = str(self.root / "server.log")
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            log,
+            "-m",
+            "fast",
+            "-w",
+            "restart",
+        )
 
     def stop(self) -> None:
         if self.data.exists():

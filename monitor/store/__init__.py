@@ -62,9 +62,12 @@ class Store(
     """The database the daemon's jobs share. Writes go through `transaction()`.
 
     `database` is a file path (or `sqlite:///path`) for SQLite, or a `postgresql://` URL.
+    `dialect` says which; `where` names the database for messages (never with a password);
+    `postgres` is PostgreSQL's pool adapter (`postgres.dedicated()` for advisory locks).
     """
 
-    postgres: PgConnection | None = None
+    path: Path | None = None  # the SQLite file
+    postgres: PgConnection | None = None  # PostgreSQL's pool
 
     def __init__(self, database: Path | str | PostgresDatabase) -> None:
         self.lock = threading.RLock()
@@ -80,6 +83,7 @@ class Store(
         sqlite_conn = connect(self.path)
         self.conn = sqlite_conn
         self.begin = partial(immediate, sqlite_conn)
+        self.open_stream = sqlite_conn.execute
         self._version: Callable[[], int] = partial(schema_version, sqlite_conn)
         try:
             migrate(sqlite_utils.Database(sqlite_conn), self.path)
@@ -102,6 +106,7 @@ class Store(
             raise
         self.conn = pg_conn
         self.begin = pg_conn.transaction
+        self.open_stream = pg_conn.stream
         self.postgres = pg_conn
         self._version = partial(postgres.schema_version, pg_conn)
 

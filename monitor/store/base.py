@@ -84,13 +84,23 @@ def immediate(conn: sqlite3.Connection) -> Iterator[None]:
 class Connection:
     """The connection and lock the query groups share; Store opens them.
 
-    `dialect` is "sqlite" or "postgresql"; `begin` opens the dialect's write transaction.
+    `dialect` is "sqlite" or "postgresql"; `begin` opens the dialect's write transaction,
+    `open_stream` the cursor of a long read.
     """
 
     conn: DbConnection
     lock: threading.RLock
     dialect: str
     begin: Callable[[], AbstractContextManager[None]]
+    open_stream: Callable[[str, Params], Cursor]
+
+    def stream(self, sql: str, params: Params = ()) -> Cursor:
+        """A cursor to read a long result from in batches (`fetchmany`); close it when done.
+
+        SQLite steps its own cursor (one snapshot under WAL); PostgreSQL reads through a
+        server-side cursor on a connection of its own."""
+        with self.lock:
+            return self.open_stream(sql, params)
 
     def query(self, sql: str, params: Params = ()) -> list[Row]:
         with self.lock:

@@ -272,7 +272,8 @@ class MentionStore(SpikeQueries):
     ) -> Iterator[StoredMention]:
         """The matching mentions, read `batch` rows at a time so memory stays flat for any count.
 
-        The read sees one snapshot (WAL) however slowly the caller consumes it.
+        The read sees one snapshot (WAL; a read-only transaction on PostgreSQL) however slowly
+        the caller consumes it.
         """
         where: list[str] = ["1 = 1"]
         params: list[Any] = []
@@ -290,9 +291,8 @@ class MentionStore(SpikeQueries):
         sql = f"SELECT * FROM mentions WHERE {' AND '.join(where)} ORDER BY {orders[order]}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        with self.lock:
-            cur = self.conn.execute(sql, params)
-            cols = [c[0] for c in cur.description]
+        cur = self.stream(sql, params)
+        cols = [c[0] for c in cur.description]
         try:
             while True:
                 with self.lock:

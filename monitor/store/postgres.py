@@ -118,14 +118,65 @@ class Result:
         self._rows = []
 
 
+def _numeric(cur: psycopg.Cursor[Any]) -> list[int]:
+    return [i for i, col in enumerate(cur.description or ()) if col.type_code == _NUMERIC_OID]
+
+
+def _rows(rows: list[tuple[Any, ...]], numeric: list[int]) -> list[tuple[Any, ...]]:
+    if not numeric:
+        return rows
+    return [tuple(_plain(v) if i in numeric else v for i, v in enumerate(row)) for row in rows]
+
+
 def _result(cur: psycopg.Cursor[Any]) -> Result:
     if cur.description is None:
         return Result([], None, cur.rowcount)
-    rows = cur.fetchall()
-    numeric = [i for i, col in enumerate(cur.description) if col.type_code == _NUMERIC_OID]
-    if numeric:
-        rows = [tuple(_plain(v) if i in numeric else v for i, v in enumerate(row)) for row in rows]
+    rows = _rows(cur.fetchall(), _numeric(cur))
     return Result(rows, tuple((col.name,) for col in cur.description), cur.rowcount)
+
+
+class Stream:
+    """A server-side cursor on a connection of its own, read a batch at a time: an export of any
+    size holds one batch in memory, and sees one snapshot however slowly it is read."""
+
+    def __init__(self, pool: ConnectionPool, sql: str, params: Params) -> None:
+        self._pool = pool
+        self._conn: psycopg.Connection[Any] | None = pool.getconn()
+        try:
+            self._conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            self._cur = self._conn.cursor(name="monitor_stream")
+            self._cur.execute(to_pyformat(sql), _params(params))
+        except BaseException:
+            self.close()
+            raise
+        self.description = tuple((col.name,) for col in self._cur.description or ())
+        self.rowcount = -1
+        self._numeric_cols = _numeric(self._cur)
+
+    def fetchmany(self, size: int = 1) -> list[tuple[Any, ...]]:
+        return _rows(self._cur.fetchmany(size), self._numeric_cols)
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        batch = self.fetchmany(1)
+        return batch[0] if batch else None
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return _rows(self._cur.fetchall(), self._numeric_cols)
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if not conn.closed:
+                conn.rollback()  # read only: ending the transaction closes the cursor too
+        except psycopg.Error:
+            pass  # a broken connection: the pool discards it below
+        finally:
+            if not self._pool.closed:
+                self._pool.putconn(conn)
+            else:
+                conn.close()
 
 
 def _params(params: Params) -> Params:
@@ -134,8 +185,6 @@ def _params(params: Params) -> Params:
 
 class PgConnection:
     """The pool, speaking the sqlite3.Connection methods the query groups call."""
-
-    dialect = "postgresql"
 
     def __init__(self, url: str, pool: ConnectionPool) -> None:
         self.url = url
@@ -177,6 +226,12 @@ class PgConnection:
         with self._connection() as conn, conn.cursor() as cur:
             cur.executemany(to_pyformat(sql), [_params(p) for p in seq])
             return Result([], None, cur.rowcount)
+
+    def stream(self, sql: str, params: Params = ()) -> Result | Stream:
+        """The rows of a long read, fetched in batches; inside a transaction, its snapshot."""
+        if self.in_transaction:
+            return self.execute(sql, params)
+        return Stream(self._pool, sql, params)
 
     def dedicated(self) -> psycopg.Connection[Any]:
         """A connection of its own, outside the pool (autocommit): for a session-level advisory
@@ -238,6 +293,17 @@ def migrate(conn: psycopg.Connection[Any], url: str) -> None:
     where = shown_url(url)
     if checked(schema_version(conn), where) == len(MIGRATIONS):
         return
+    try:
+        _migrate(conn, where)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise StoreError(
+            f"cannot create monitor's tables in {where}: {_scrub(str(exc).strip(), url)}; "
+            "let the user create tables in the database (GRANT CREATE ON SCHEMA public TO ...) "
+            "or make it the database's owner"
+        ) from None
+
+
+def _migrate(conn: psycopg.Connection[Any], where: str) -> None:
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
         conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")

@@ -104,3 +104,15 @@ def test_an_iteration_abandoned_after_close_is_collected_quietly(
     del rows
     gc.collect()
     assert unraisable == []
+
+
+def test_abandoned_exports_give_back_what_they_held(database: str) -> None:
+    # More than the PostgreSQL pool's size: each abandoned read must return its connection.
+    with Store(database) as store:
+        store.save_poll("Acme", "hackernews", [scored("1", timedelta(0))], "c", 0, NOW)
+        for _ in range(12):
+            rows = store.iter_mentions(batch=1)
+            assert next(rows).native_id == "1"
+            del rows
+            gc.collect()
+        assert [m.native_id for m in store.mentions()] == ["1"]

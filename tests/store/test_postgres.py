@@ -102,6 +102,23 @@ def test_a_missing_database_is_named_with_the_fix(
     assert "set `database:` in the config" in message
 
 
+def test_a_user_who_may_not_create_tables_is_told_the_grant(
+    postgres_server: PostgresServer,
+) -> None:
+    name = postgres_server.fresh_database()
+    postgres_server.admin("CREATE ROLE visitor LOGIN")
+    try:
+        url = postgres_server.url(name).replace("monitor_test@", "visitor@")
+        with pytest.raises(StoreError) as caught:
+            Store(url)
+    finally:
+        postgres_server.drop_database(name)
+        postgres_server.admin("DROP ROLE visitor")
+    message = str(caught.value)
+    assert message.startswith("cannot create monitor's tables in postgresql://visitor@")
+    assert "GRANT CREATE ON SCHEMA public" in message
+
+
 def test_the_store_carries_on_after_its_connections_are_cut(
     url: str, postgres_server: PostgresServer
 ) -> None:
@@ -110,6 +127,16 @@ def test_the_store_carries_on_after_its_connections_are_cut(
         assert cut_connections(postgres_server, url) >= 1
         store.save_poll("Acme", "hackernews", [scored("2")], "c2", 0, NOW)
         assert sorted(m.native_id for m in store.mentions()) == ["1", "2"]
+
+
+def test_the_store_carries_on_after_the_server_restarts(
+    url: str, postgres_server: PostgresServer
+) -> None:
+    with Store(url) as store:
+        store.save_poll("Acme", "hackernews", [scored("1")], "c1", 0, NOW)
+        postgres_server.restart()
+        store.save_poll("Acme", "hackernews", [scored("2")], "c2", 0, NOW)
+        assert sorted(m.native_id for m in store.iter_mentions()) == ["1", "2"]
 
 
 def test_a_transaction_cut_mid_way_applies_nothing(
