@@ -449,6 +449,11 @@ class RecordingSource:
                     elif source.delay:
                         time.sleep(source.delay)  # the API's own latency
                     body = json.dumps(algolia_search(source.hits, params, time.time())).encode()
+                finally:
+                    # Before the answer goes out: the poller's next request may arrive before
+                    # this thread runs again, and must not count as a second one at once.
+                    source._end(query)
+                try:
                     self.send_response(200)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(body)))
@@ -456,8 +461,6 @@ class RecordingSource:
                     self.wfile.write(body)
                 except OSError:
                     pass  # the poller was killed mid-request
-                finally:
-                    source._end(query)
 
             def log_message(self, *args: object) -> None:
                 pass

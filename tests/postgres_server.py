@@ -138,21 +138,6 @@ class PostgresServer:
             )
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def restart(self) -> None:
-        """Stop the server at once (every session cut) and start it again on the same port."""
-        log = str(self.root / "server.log")  # not our pipes: the server outlives this call
-        self._run(
-            str(self.bindir / "pg_ctl"),
-            "-D",
-            str(self.data),
-            "-l",
-            log,
-            "-m",
-            "immediate",
-            "-w",
-            "restart",
-        )
-
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
 
