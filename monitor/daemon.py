@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import random
 import signal
 import socket
 import threading
@@ -210,6 +211,15 @@ class Daemon:
             # Looked up at run time, so a reload's new poller serves the existing job.
             return self.poller.poll(brand, channel)
 
+    def _first_poll(self, i: int, every: timedelta) -> timedelta:
+        """One daemon alone polls every source at once, 0.2 s apart. Sharing a database, each
+        daemon starts each job at a random point of its interval: the first daemon whose job
+        fires after a source falls due polls it, so without random phases one daemon would
+        win every source and the others only ever watch."""
+        if self.store.dialect == "sqlite":
+            return timedelta(seconds=i * 0.2)
+        return timedelta(seconds=random.uniform(0, every.total_seconds()))
+
     def _run_due_digests(self) -> object:
         return self.digests.run_due() if self.cluster.leader else None
 
@@ -251,7 +261,7 @@ class Daemon:
                 args=(brand, channel),
                 name=f"poll {brand} on {channel}",
                 misfire_grace_time=int(every.total_seconds()),
-                next_run_time=now + timedelta(seconds=i * 0.2),
+                next_run_time=now + self._first_poll(i, every),
             )
         for team in self.digests.teams():
             day, at = digest_settings(self.config, team).schedule.split()

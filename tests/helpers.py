@@ -414,6 +414,13 @@ class DaemonProcess:
         self.proc.wait(timeout=30)
 
 
+class _BusyServer(ThreadingHTTPServer):
+    # The default backlog of 5 drops connections when hundreds of polls arrive at once; the
+    # client's retry of a dropped one would then show as two requests at once.
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 class RecordingSource:
     """A loopback hn.algolia.com that records every request per query, the most it served at
     once per query, and can hold one query's next request until released (a poll in flight)."""
@@ -442,6 +449,11 @@ class RecordingSource:
                     elif source.delay:
                         time.sleep(source.delay)  # the API's own latency
                     body = json.dumps(algolia_search(source.hits, params, time.time())).encode()
+                finally:
+                    # Before the answer goes out: the poller's next request may arrive before
+                    # this thread runs again, and must not count as a second one at once.
+                    source._end(query)
+                try:
                     self.send_response(200)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(body)))
@@ -449,14 +461,11 @@ class RecordingSource:
                     self.wfile.write(body)
                 except OSError:
                     pass  # the poller was killed mid-request
-                finally:
-                    source._end(query)
 
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _BusyServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
