@@ -113,8 +113,12 @@ DECLARE
 BEGIN
     IF TG_OP = 'INSERT' THEN r := NEW; ELSE r := OLD; END IF;
     -- A topic row weighs what its mention weighs, so a purge deletes topics before mentions.
+    -- label and created_at are the mention's own (copied into the topic row): without them the
+    -- cached generic plan reads the mention through (brand, channel, label, created_at) and
+    -- filters native_id over every mention of the channel, so each insert got slower.
     w := coalesce((SELECT m.weight FROM mentions m WHERE m.brand = r.brand
-                   AND m.channel = r.channel AND m.native_id = r.native_id), 1.0);
+                   AND m.channel = r.channel AND m.label = r.label
+                   AND m.created_at = r.created_at AND m.native_id = r.native_id), 1.0);
     IF TG_OP = 'INSERT' THEN
         INSERT INTO negative_minutes VALUES (r.brand, 'topic', r.topic, r.created_at / 60, 1, w)
         {_UPSERT};
