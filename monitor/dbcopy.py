@@ -63,7 +63,7 @@ def copy_database(
             f"the source is at schema version {source.schema_version} and the destination at "
             f"{destination.schema_version}; open both with the same monitor version first"
         )
-    if not destination.has_copy_progress(source_name) and any(
+    if not destination.begin_copy(source_name) and any(
         destination.row_count(t) for t in COPIED_TABLES
     ):
         raise CopyError(
@@ -115,10 +115,11 @@ def _check(source: Store, destination: Store) -> None:
         for t in COPIED_TABLES
         if (a := source.row_count(t)) != (b := destination.row_count(t))
     ]
-    if source.aggregate_totals() != destination.aggregate_totals():
+    theirs, ours = source.aggregate_totals(), destination.aggregate_totals()
+    if theirs != ours:
         wrong.append(
-            "negative_minutes: the destination's aggregates "
-            f"{destination.aggregate_totals()} differ from the source's {source.aggregate_totals()}"
+            f"negative_minutes: the destination's aggregates {ours} differ from the source's "
+            f"{theirs}"
         )
     if wrong:
         raise CopyError(

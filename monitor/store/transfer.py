@@ -82,8 +82,6 @@ class TransferQueries(Connection):
         return columns, rows
 
     def copy_progress(self, source: str, table: CopiedTable) -> Progress:
-        with self.transaction() as conn:
-            conn.execute(_PROGRESS)
         rows = self.query(
             "SELECT last_key, copied, done FROM copy_progress WHERE source = ? AND name = ?",
             (source, table.name),
@@ -95,7 +93,8 @@ class TransferQueries(Connection):
             tuple(json.loads(last)) if last else None, int(rows[0]["copied"]), bool(rows[0]["done"])
         )
 
-    def has_copy_progress(self, source: str) -> bool:
+    def begin_copy(self, source: str) -> bool:
+        """Create the progress table if needed; whether a copy from `source` began here before."""
         with self.transaction() as conn:
             conn.execute(_PROGRESS)
         return bool(self.query("SELECT 1 AS x FROM copy_progress WHERE source = ?", (source,)))
