@@ -210,11 +210,19 @@ def scaled_sigmoid(position: float) -> float:
 
 
 def is_drop(series: Series, window: tuple[datetime, datetime]) -> bool:
-    """Did volume fall in the window against the same hours a week before and after?"""
+    """Did volume fall in the window against the same hours a week before and after?
+
+    Only a week the series covers whole is compared: the taxi series ends two days after its
+    snowstorm window, and the week after, mostly past the data, had read as a fall to zero
+    that made the storm's collapse in traffic look like a rise."""
     counts = series.counts()
     inside = counts(window[0], window[1])
-    around = [counts(window[0] + d, window[1] + d) for d in (-WEEK, WEEK)]
-    around = [a for a in around if a > 0]
+    first, end = series.times[0], series.times[-1] + series.bucket
+    around = [
+        counts(window[0] + d, window[1] + d)
+        for d in (-WEEK, WEEK)
+        if first <= window[0] + d and window[1] + d <= end
+    ]
     return bool(around) and inside < statistics.mean(around)
 
 
