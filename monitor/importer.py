@@ -21,6 +21,8 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,9 +31,9 @@ from typing import IO, Any
 from monitor.config import Config
 from monitor.config_sections import BrandConfig
 from monitor.matching import BrandMatcher
-from monitor.models import Label, Mention, Score, Scored
-from monitor.sentiment.pool import ScorerSpec, ordered, start_pool
-from monitor.store import Store
+from monitor.models import Mention, Scored
+from monitor.sentiment.pool import ScorerSpec, ordered, start_pool, warm_up
+from monitor.store import SourceRows, Store, source_rows
 
 BATCH = 2_000  # rows per job: small enough that a job and its results cross processes cheaply
 SHOWN_ERRORS = 20  # bad rows listed in the summary; the rest are counted
@@ -92,27 +94,12 @@ class _Job:
     error: tuple[int, str] | None = None
 
 
-# A scored row as it crosses back from a worker: flat, because pickling a tuple of plain
-# values costs a fraction of pickling the nested dataclasses (16 us a row, a third of storing).
-_Flat = tuple[
-    str, str, str, str, str, str, datetime, float | None, float, float, float, float, Label,
-    tuple[str, ...],
-]  # fmt: skip
-
-
 @dataclass(frozen=True, slots=True)
 class _Done:
     rows: int
-    scored: list[_Flat]
+    stored: list[SourceRows]  # ready for INSERT, so the storing process only writes them
     errors: list[tuple[int, str]]
     end: int
-
-
-def _scored(flat: _Flat) -> Scored:
-    brand, channel, native_id, url, author, text, created_at, reach = flat[:8]
-    compound, pos, neu, neg, label, topics = flat[8:]
-    mention = Mention(channel, native_id, url, author, text, created_at, reach)
-    return Scored(mention, brand, Score(compound, pos, neu, neg, label), topics)
 
 
 def parse_time(value: Any) -> datetime:
@@ -135,8 +122,9 @@ def parse_time(value: Any) -> datetime:
     return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def _text(raw: dict[str, Any], name: str) -> str:
-    value = raw.get(name)
+def _text(value: Any) -> str:
+    if type(value) is str:  # nearly every value: no call to str()
+        return value
     return "" if value is None else str(value)
 
 
@@ -144,29 +132,40 @@ def parse_row(
     raw: dict[str, Any], brands: Iterable[str], brand: str | None, channel: str
 ) -> tuple[str, Mention]:
     """(brand, mention) from one row, or ValueError saying what is wrong with it."""
-    for name in _REQUIRED:
-        if not _text(raw, name).strip():
+    get = raw.get
+    native_id, created_at, text = _text(get("native_id")), get("created_at"), _text(get("text"))
+    for name, value in (
+        ("native_id", native_id),
+        ("created_at", _text(created_at)),
+        ("text", text),
+    ):
+        if not value.strip():
             raise ValueError(f"{name} is missing")
-    which = _text(raw, "brand") or brand
+    which = _text(get("brand")) or brand
     if not which:
         raise ValueError("brand is missing (add a brand field or pass --brand)")
     if which not in brands:
         raise ValueError(f"brand {which[:40]!r} is not configured ({', '.join(brands)})")
-    reach_text = _text(raw, "reach").strip()
-    try:
-        reach = float(reach_text) if reach_text else None
-    except ValueError:
-        raise ValueError(f"reach {reach_text[:20]!r} is not a number") from None
     mention = Mention(
-        channel=_text(raw, "channel") or channel,
-        native_id=_text(raw, "native_id"),
-        url=_text(raw, "url"),
-        author=_text(raw, "author"),
-        text=_text(raw, "text"),
-        created_at=parse_time(raw["created_at"]),
-        author_reach=reach,
+        channel=_text(get("channel")) or channel,
+        native_id=native_id,
+        url=_text(get("url")),
+        author=_text(get("author")),
+        text=text,
+        created_at=parse_time(created_at),
+        author_reach=_reach(get("reach")),
     )
     return which, mention
+
+
+def _reach(value: Any) -> float | None:
+    if type(value) in (int, float):
+        return float(value)
+    reach_text = _text(value).strip()
+    try:
+        return float(reach_text) if reach_text else None
+    except ValueError:
+        raise ValueError(f"reach {reach_text[:20]!r} is not a number") from None
 
 
 class _Worker:
@@ -190,7 +189,7 @@ class _Worker:
         return row
 
     def work(self, job: _Job) -> _Done:
-        scored: list[_Flat] = []
+        scored: list[Scored] = []
         errors: list[tuple[int, str]] = []
         brands = self.brands
         for number, payload in job.rows:
@@ -202,16 +201,12 @@ class _Worker:
                 errors.append((number, str(exc)))
                 continue
             scorer, matcher = brands[name]
-            m, score = mention, scorer.score(mention.text)
-            topics = matcher.topics_of(m.text)
-            scored.append(
-                (name, m.channel, m.native_id, m.url, m.author, m.text, m.created_at,
-                 m.author_reach, score.compound, score.pos, score.neu, score.neg, score.label,
-                 topics)
-            )  # fmt: skip
+            text = mention.text
+            scored.append(Scored(mention, name, scorer.score(text), matcher.topics_of(text)))
         if job.error is not None:
             errors.append(job.error)
-        return _Done(len(job.rows) + (job.error is not None), scored, errors, job.end)
+        stored = source_rows(scored, datetime.now(UTC))
+        return _Done(len(job.rows) + (job.error is not None), stored, errors, job.end)
 
 
 _pool_worker: _Worker | None = None
@@ -306,29 +301,37 @@ def import_file(
         report.rows += done.rows
         report.bad += len(done.errors)
         report.errors += done.errors[: SHOWN_ERRORS - len(report.errors)]
-        if done.scored:
-            scored = list(map(_scored, done.scored))
-            report.stored += store.import_mentions(scored, datetime.now(UTC))
+        if done.stored:
+            report.stored += store.import_rows(done.stored)
         if progress is not None:
             progress(done.end, size)
 
-    with path.open("rb") as raw_file:
+    with path.open("rb") as raw_file, ExitStack() as stack:
         jobs = _Gate(_jobs(path, raw_file, batch))
         local = _Worker(setup)
-        trial = TRIAL_JOBS if pool is None and workers > 1 else 0
-        local_rate = _timed(map(local.work, itertools.islice(jobs, trial)), keep)
-        rest = (size - read) * report.rows / max(read, 1) / (local_rate or math.inf)
-        if pool or (pool is None and rest > POOL_WORTH_SECONDS and jobs.more()):
-            with start_pool(workers, _start_pool_worker, (setup,), __name__) as executor:
-                pooled = ordered(executor, _work_in_pool, jobs, 2 * workers)
-                pool_rate = _timed(itertools.islice(pooled, 2 * trial + 1), keep)
-                faster = pool_rate is not None and pool_rate > (local_rate or 0.0)
-                if pool or faster:
-                    report.workers = workers
-                else:
-                    jobs.close()  # the jobs already out finish in the pool, the rest come here
-                for done in pooled:
-                    keep(done)
+        executor: ProcessPoolExecutor | None = None
+        if pool or (pool is None and workers > 1):
+            # One job here tells whether the file is worth a pool; the pool then starts in the
+            # background (its processes take ~0.5 s) while this process runs the trial jobs.
+            local_rate = _timed(map(local.work, itertools.islice(jobs, 1)), keep, first=0.0)
+            rest = (size - read) * report.rows / max(read, 1) / (local_rate or math.inf)
+            if pool or (rest > POOL_WORTH_SECONDS and jobs.more()):
+                executor = stack.enter_context(
+                    start_pool(workers, _start_pool_worker, (setup,), __name__)
+                )
+                warming = warm_up(executor, workers)
+        if executor is not None:
+            trial = 0 if pool else TRIAL_JOBS
+            local_rate = _timed(map(local.work, itertools.islice(jobs, trial)), keep, first=0.0)
+            warming.join()
+            pooled = ordered(executor, _work_in_pool, jobs, 2 * workers)
+            pool_rate = _timed(itertools.islice(pooled, 2 * TRIAL_JOBS + 1), keep)
+            if pool or (pool_rate is not None and pool_rate > (local_rate or 0.0)):
+                report.workers = workers
+            else:
+                jobs.close()  # the jobs already out finish in the pool, the rest come here
+            for done in pooled:
+                keep(done)
             jobs.reopen()
         for done in map(local.work, jobs):
             keep(done)
@@ -365,20 +368,23 @@ class _Gate(Iterator[_Job]):
         self._open = True
 
 
-def _timed(results: Iterator[_Done], keep: Callable[[_Done], None]) -> float | None:
-    """Rows per second while storing ``results``, from the first result on (a pool's start-up
-    is paid once, not per row); None when there were too few results to tell."""
-    first: float | None = None
+def _timed(
+    results: Iterator[_Done], keep: Callable[[_Done], None], first: float | None = None
+) -> float | None:
+    """Rows per second while storing ``results``: from the first result on unless ``first``
+    is given (a pool's start-up is paid once, not per row); None when there were too few
+    results to tell."""
+    began = time.perf_counter() if first is not None else None
     rows = 0
     for done in results:
         keep(done)
-        if first is None:
-            first = time.perf_counter()
+        if began is None:
+            began = time.perf_counter()
         else:
             rows += done.rows
-    if first is None or not rows:
+    if began is None or not rows:
         return None
-    return rows / max(time.perf_counter() - first, 1e-9)
+    return rows / max(time.perf_counter() - began, 1e-9)
 
 
 def terminal_progress(stream: IO[str]) -> Callable[[int, int], None]:

@@ -38,7 +38,9 @@ class Mention:
         # later stage (SQLite, PostgreSQL, Slack, email) gets valid UTF-8, and no NUL: it means
         # nothing in text, and PostgreSQL refuses it (failing the whole poll's transaction).
         for name in ("native_id", "url", "author", "text"):
-            object.__setattr__(self, name, valid_utf8(getattr(self, name)).replace("\0", ""))
+            value = getattr(self, name)
+            if not value.isascii() or "\0" in value:  # both checks cost far less than a copy
+                object.__setattr__(self, name, valid_utf8(value).replace("\0", ""))
         if self.lang is not None:
             object.__setattr__(self, "lang", self.lang.replace("\0", ""))
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -112,6 +113,18 @@ def start_pool(
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([module, "monitor.sentiment.preload"])
     return ProcessPoolExecutor(workers, context, initializer, initargs)
+
+
+def warm_up(pool: ProcessPoolExecutor, workers: int) -> threading.Thread:
+    """Start the pool's ``workers`` processes on a thread of their own, so the caller goes on
+    working meanwhile (``submit`` blocks while the fork server and each process come up)."""
+    thread = threading.Thread(
+        target=lambda: [f.result() for f in [pool.submit(int) for _ in range(workers)]],
+        name="pool-warm-up",
+        daemon=True,
+    )
+    thread.start()
+    return thread
 
 
 def ordered(

@@ -23,7 +23,7 @@ from monitor.store.cluster import ClusterStore, DaemonRow, LeaderLock, Lease
 from monitor.store.connection import connect, explain
 from monitor.store.digests import DigestQueries, DigestScope
 from monitor.store.incidents import IncidentStore
-from monitor.store.mentions import MentionStore, PollState
+from monitor.store.mentions import MentionStore, PollState, SourceRows, source_rows
 from monitor.store.operations import Heartbeat, OperationsStore
 from monitor.store.outbox import OutboxStore
 from monitor.store.schema import MIGRATIONS, Migration, migrate, portable, schema_version
@@ -41,12 +41,14 @@ __all__ = [
     "Lease",
     "Migration",
     "PollState",
+    "SourceRows",
     "Store",
     "StoreError",
     "from_ts",
     "is_postgres_url",
     "portable",
     "reach_weight",
+    "source_rows",
     "ts",
 ]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -172,20 +172,25 @@ class MentionStore(SpikeQueries):
     def import_mentions(self, scored: Sequence[Scored], now: datetime) -> int:
         """Store imported mentions (a mention already stored is left untouched) without
         touching any poll cursor; return how many were new."""
-        by_source: dict[tuple[str, str], list[Scored]] = {}
-        for s in scored:
-            by_source.setdefault((s.brand, s.mention.channel), []).append(s)
+        return self.import_rows(source_rows(scored, now))
+
+    def import_rows(self, groups: Sequence[SourceRows]) -> int:
+        """Store rows `source_rows` built (for an import, in the process that scored them);
+        return how many mentions were new."""
         total = 0
         with self.transaction() as conn:
-            for (brand, channel), group in by_source.items():
-                new = sum(_insert_mentions(conn, group, ts(now)).values())
+            for group in groups:
+                # rowcount, not total_changes: the aggregate triggers' writes are not mentions.
+                new = conn.executemany(_INSERT_MENTION, group.mentions).rowcount
+                if group.topics:
+                    conn.executemany(_INSERT_TOPIC, group.topics)
                 total += new
                 conn.execute(
                     "INSERT INTO poll_state (brand, channel, stored_total, mention_count) "
                     "VALUES (?, ?, ?, ?) ON CONFLICT (brand, channel) DO UPDATE SET "
                     "stored_total = poll_state.stored_total + excluded.stored_total, "
                     "mention_count = poll_state.mention_count + excluded.mention_count",
-                    (brand, channel, new, new),
+                    (group.brand, group.channel, new, new),
                 )
         return total
 
@@ -342,41 +347,60 @@ class MentionStore(SpikeQueries):
         return {r["label"]: r["n"] for r in self.query(sql + " GROUP BY label", params)}
 
 
+_INSERT_MENTION = (
+    "INSERT INTO mentions (brand, channel, native_id, url, author, author_reach, text, lang, "
+    "rating, created_at, fetched_at, compound, pos, neu, neg, label, topics, weight) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+_INSERT_TOPIC = "INSERT INTO mention_topics VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRows:
+    """One (brand, channel)'s mentions and topic rows in the INSERTs' column order: plain
+    tuples, so an import's workers build them and the storing process only writes them."""
+
+    brand: str
+    channel: str
+    mentions: list[tuple[Any, ...]]
+    topics: list[tuple[Any, ...]]
+
+
+def source_rows(scored: Iterable[Scored], fetched: datetime) -> list[SourceRows]:
+    groups: dict[tuple[str, str], SourceRows] = {}
+    stamp = ts(fetched)
+    for s in scored:
+        key = (s.brand, s.mention.channel)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = SourceRows(s.brand, s.mention.channel, [], [])
+        group.mentions.append(_mention_row(s, stamp))
+        if s.topics:
+            group.topics.extend(_topic_rows(s))
+    return list(groups.values())
+
+
 def _insert_mentions(conn: DbConnection, scored: Sequence[Scored], fetched: int) -> dict[str, int]:
     """Insert the mentions not stored yet and their topics; how many were new, by label."""
     by_label: dict[str, list[tuple[Any, ...]]] = {}
     for s in scored:
         by_label.setdefault(s.score.label, []).append(_mention_row(s, fetched))
-    topic_rows = [
-        (
-            s.brand,
-            topic,
-            s.mention.channel,
-            s.mention.native_id,
-            ts(s.mention.created_at),
-            s.score.label,
-        )
-        for s in scored
-        for topic in s.topics
-    ]
+    topic_rows = [row for s in scored for row in _topic_rows(s)]
     stored_by_label: dict[str, int] = {}
     for label, rows in by_label.items():
         # rowcount, not total_changes: the aggregate triggers' writes are not new mentions.
-        new = conn.executemany(
-            "INSERT INTO mentions (brand, channel, native_id, url, author, "
-            "author_reach, text, lang, rating, created_at, fetched_at, compound, pos, "
-            "neu, neg, label, topics, weight) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            rows,
-        ).rowcount
+        new = conn.executemany(_INSERT_MENTION, rows).rowcount
         if new > 0:
             stored_by_label[label] = new
     if topic_rows:
-        conn.executemany(
-            "INSERT INTO mention_topics VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            topic_rows,
-        )
+        conn.executemany(_INSERT_TOPIC, topic_rows)
     return stored_by_label
+
+
+def _topic_rows(s: Scored) -> list[tuple[Any, ...]]:
+    m = s.mention
+    created = ts(m.created_at)
+    return [(s.brand, topic, m.channel, m.native_id, created, s.score.label) for topic in s.topics]
 
 
 def _mention_row(s: Scored, fetched: int) -> tuple[Any, ...]:
