@@ -26,9 +26,6 @@ def connect(path: Path) -> sqlite3.Connection:
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
         _use_wal(conn)
         conn.execute("PRAGMA synchronous=NORMAL")
-        # SQLite's default page cache (2 MB) is smaller than the mention indexes a backfill or
-        # an import writes into: with 64 MB such writes cost a third less. It grows only as used.
-        conn.execute("PRAGMA cache_size=-65536")
     except sqlite3.Error as exc:
         conn.close()
         raise explain(path, exc) from exc
