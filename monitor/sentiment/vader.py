@@ -55,13 +55,13 @@ class Vader(SentimentIntensityAnalyzer):  # type: ignore[misc]  # vaderSentiment
     """
 
     rule_valences: Mapping[str, float] = {}
+    _emoji_check: tuple[object, bool] = (None, False)
 
     def polarity_scores(self, text: str) -> dict[str, float]:
         text = self._describe_emoji(text)
-        words = _words(text)
+        words, lowered = _words(text)
         if not words:
             return {"neg": 0.0, "neu": 0.0, "pos": 0.0, "compound": 0.0}
-        lowered = list(map(str.lower, words))
         scored = self.lexicon.keys() & lowered
         if not scored and (not self.rule_valences or self.rule_valences.keys().isdisjoint(lowered)):
             return _neutral()
@@ -70,8 +70,7 @@ class Vader(SentimentIntensityAnalyzer):  # type: ignore[misc]  # vaderSentiment
     def word_valences(self, text: str) -> list[tuple[str, Sentiment]]:
         """Each word VADER reads, with what it adds to the sum (negation, boosters, caps and
         the "but" rule applied): what ``polarity_scores`` totals, to explain a score."""
-        words = _words(self._describe_emoji(text))
-        lowered = list(map(str.lower, words))
+        words, lowered = _words(self._describe_emoji(text))
         sentiments = self._valences(words, lowered, self.lexicon.keys() & lowered)
         return list(zip(words, sentiments, strict=True))
 
@@ -97,7 +96,11 @@ class Vader(SentimentIntensityAnalyzer):  # type: ignore[misc]  # vaderSentiment
 
     def _describe_emoji(self, text: str) -> str:
         """VADER's emoji step: each emoji becomes its description, spaced from the word before."""
-        if self.emojis.keys().isdisjoint(text):
+        emojis = self.emojis
+        if self._emoji_check[0] is not emojis:  # once per emoji table: are all its keys non-ASCII?
+            self._emoji_check = (emojis, not any(key.isascii() for key in emojis))
+        # isascii() is O(1); the scan for an emoji reads every character of the text.
+        if (text.isascii() and self._emoji_check[1]) or emojis.keys().isdisjoint(text):
             return text.strip()
         out: list[str] = []
         prev_space = True
@@ -168,10 +171,35 @@ class Vader(SentimentIntensityAnalyzer):  # type: ignore[misc]  # vaderSentiment
         return valence
 
 
-def _words(text: str) -> list[str]:
-    """VADER's SentiText words: split on whitespace, punctuation stripped from each end unless
-    that leaves two characters or fewer (an emoticon such as ":)" stays whole)."""
-    return [s if len(s := w.strip(_PUNCTUATION)) > 2 else w for w in text.split()]
+def _words(text: str) -> tuple[list[str], list[str]]:
+    """VADER's SentiText words, and each lower-cased: split on whitespace, punctuation stripped
+    from each end unless that leaves two characters or fewer (an emoticon such as ":)" stays
+    whole). Most tokens recur from text to text, so both steps are looked up once made."""
+    words = [_word_of.get(token) or _word(token) for token in text.split()]
+    return words, [_lower_of.get(word) or _lower(word) for word in words]
+
+
+# Token -> its word, word -> its lower case; emptied when full, so memory stays bounded and the
+# entries follow the words in use (a few thousand cover most of any language's running text).
+_CACHED_WORDS = 50_000
+_word_of: dict[str, str] = {}
+_lower_of: dict[str, str] = {}
+
+
+def _word(token: str) -> str:
+    word = stripped if len(stripped := token.strip(_PUNCTUATION)) > 2 else token
+    if len(_word_of) >= _CACHED_WORDS:
+        _word_of.clear()
+    _word_of[token] = word
+    return word
+
+
+def _lower(word: str) -> str:
+    lower = word.lower()
+    if len(_lower_of) >= _CACHED_WORDS:
+        _lower_of.clear()
+    _lower_of[word] = lower
+    return lower
 
 
 def _score_valence(sentiments: list[Sentiment], text: str) -> dict[str, float]:
