@@ -37,7 +37,7 @@ from monitor.store import SourceRows, Store, source_rows
 
 BATCH = 2_000  # rows per job: small enough that a job and its results cross processes cheaply
 SHOWN_ERRORS = 20  # bad rows listed in the summary; the rest are counted
-TRIAL_JOBS = 3  # jobs timed in this process, then in the pool, before choosing between them
+TRIAL_JOBS = 3  # pool jobs timed (x 2, + 1) before choosing between the pool and this process
 # A pool starts only if the rest of the file would take longer than this in this process:
 # starting one costs ~0.5 s (processes, VADER's lexicon, the complaint patterns).
 POOL_WORTH_SECONDS = 2.0
@@ -312,7 +312,7 @@ def import_file(
         executor: ProcessPoolExecutor | None = None
         if pool or (pool is None and workers > 1):
             # One job here tells whether the file is worth a pool; the pool then starts in the
-            # background (its processes take ~0.5 s) while this process runs the trial jobs.
+            # background (its processes take ~0.5 s) while this process goes on with the file.
             local_rate = _timed(map(local.work, itertools.islice(jobs, 1)), keep, first=0.0)
             rest = (size - read) * report.rows / max(read, 1) / (local_rate or math.inf)
             if pool or (rest > POOL_WORTH_SECONDS and jobs.more()):
@@ -321,8 +321,9 @@ def import_file(
                 )
                 warming = warm_up(executor, workers)
         if executor is not None:
-            trial = 0 if pool else TRIAL_JOBS
-            local_rate = _timed(map(local.work, itertools.islice(jobs, trial)), keep, first=0.0)
+            # Work goes on here until the pool is up: started processes never wait for jobs.
+            trial = _while(warming.is_alive, jobs)
+            local_rate = _timed(map(local.work, trial), keep, first=0.0) or local_rate
             warming.join()
             pooled = ordered(executor, _work_in_pool, jobs, 2 * workers)
             pool_rate = _timed(itertools.islice(pooled, 2 * TRIAL_JOBS + 1), keep)
@@ -337,6 +338,12 @@ def import_file(
             keep(done)
     report.seconds = time.perf_counter() - began
     return report
+
+
+def _while(going: Callable[[], bool], jobs: Iterator[_Job]) -> Iterator[_Job]:
+    """The next jobs, for as long as ``going()`` says."""
+    while going() and (job := next(jobs, None)) is not None:
+        yield job
 
 
 class _Gate(Iterator[_Job]):
