@@ -44,6 +44,11 @@ class DbConnection(Protocol):
     def close(self) -> None: ...
 
 
+# Marks a statement whose best plan depends on its values: PostgreSQL plans it on each call
+# rather than keeping one generic plan for it (SQLite plans every statement so anyway).
+PLAN_PER_CALL = "/* plan per call */"
+
+
 def ts(when: datetime) -> int:
     return int(when.timestamp())
 

@@ -11,7 +11,15 @@ from datetime import datetime
 from typing import Any
 
 from monitor.models import Scored, StoredMention
-from monitor.store.base import Connection, DbConnection, from_ts, reach_weight, stored_mention, ts
+from monitor.store.base import (
+    PLAN_PER_CALL,
+    Connection,
+    DbConnection,
+    from_ts,
+    reach_weight,
+    stored_mention,
+    ts,
+)
 from monitor.text import cap_text
 
 
@@ -53,7 +61,12 @@ class SpikeQueries(Connection):
     """Read-only queries the detector needs, per (brand, scope). Mixed into Store."""
 
     def first_mention_at(self, brand: str) -> datetime | None:
-        rows = self.query("SELECT min(created_at) AS t FROM mentions WHERE brand = ?", (brand,))
+        # A generic plan walks the created_at index from the oldest mention of every brand,
+        # filtering on brand: for a brand added to a large database that is nearly every row,
+        # on each detection pass. Planned with the brand's name, it reads (brand, created_at).
+        rows = self.query(
+            f"SELECT {PLAN_PER_CALL} min(created_at) AS t FROM mentions WHERE brand = ?", (brand,)
+        )
         return from_ts(rows[0]["t"])
 
     def negative_evidence(

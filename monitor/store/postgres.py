@@ -24,7 +24,7 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from monitor.database_setting import shown_url
-from monitor.store.base import Params, StoreError
+from monitor.store.base import PLAN_PER_CALL, Params, StoreError
 from monitor.store.schema import MIGRATIONS, checked
 
 _NUMERIC_OID = 1700
@@ -219,8 +219,12 @@ class PgConnection:
             yield pooled
 
     def execute(self, sql: str, params: Params = ()) -> Result:
+        # psycopg prepares a statement on the server once a connection has run it 5 times, and
+        # PostgreSQL may then keep one generic plan for every value; a statement marked
+        # PLAN_PER_CALL is planned for its values each time instead.
+        prepare = False if PLAN_PER_CALL in sql else None
         with self._connection() as conn:
-            return _result(conn.execute(to_pyformat(sql), _params(params)))
+            return _result(conn.execute(to_pyformat(sql), _params(params), prepare=prepare))
 
     def executemany(self, sql: str, seq: Sequence[Params]) -> Result:
         with self._connection() as conn, conn.cursor() as cur:

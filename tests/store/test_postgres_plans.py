@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from monitor.store import Store
 from tests.postgres_server import PostgresServer
 
 _EXPLAIN_NESTED = (
@@ -80,3 +81,21 @@ def test_the_topic_trigger_counts_the_mentions_weight_in_the_topics_minute(
         (1_763_000_030 // 60,),
     ).fetchone()
     assert row == (1, 2.5)
+
+
+def test_the_first_mention_of_a_brand_is_planned_for_each_call_never_prepared(
+    postgres_server: PostgresServer,
+) -> None:
+    name = postgres_server.fresh_database(postgres_server.template)
+    try:
+        with Store(postgres_server.url(name)) as store:
+            for _ in range(8):  # psycopg prepares what one connection has run 5 times
+                store.first_mention_at("Acme")
+                store.label_counts("Acme")  # the control: an ordinary statement is prepared
+            prepared = [
+                r["statement"] for r in store.query("SELECT statement FROM pg_prepared_statements")
+            ]
+    finally:
+        postgres_server.drop_database(name)
+    assert any("GROUP BY label" in s for s in prepared), prepared
+    assert not any("min(created_at)" in s for s in prepared), prepared
