@@ -97,7 +97,7 @@ class _Job:
 @dataclass(frozen=True, slots=True)
 class _Done:
     rows: int
-    stored: list[SourceRows]  # ready for INSERT, so the storing process only writes them
+    inserts: list[SourceRows]  # ready for INSERT, so the storing process only writes them
     errors: list[tuple[int, str]]
     end: int
 
@@ -205,8 +205,8 @@ class _Worker:
             scored.append(Scored(mention, name, scorer.score(text), matcher.topics_of(text)))
         if job.error is not None:
             errors.append(job.error)
-        stored = source_rows(scored, datetime.now(UTC))
-        return _Done(len(job.rows) + (job.error is not None), stored, errors, job.end)
+        inserts = source_rows(scored, datetime.now(UTC))
+        return _Done(len(job.rows) + (job.error is not None), inserts, errors, job.end)
 
 
 _pool_worker: _Worker | None = None
@@ -301,8 +301,8 @@ def import_file(
         report.rows += done.rows
         report.bad += len(done.errors)
         report.errors += done.errors[: SHOWN_ERRORS - len(report.errors)]
-        if done.stored:
-            report.stored += store.import_rows(done.stored)
+        if done.inserts:
+            report.stored += store.import_rows(done.inserts)
         if progress is not None:
             progress(done.end, size)
 
@@ -313,7 +313,7 @@ def import_file(
         if pool or (pool is None and workers > 1):
             # One job here tells whether the file is worth a pool; the pool then starts in the
             # background (its processes take ~0.5 s) while this process goes on with the file.
-            local_rate = _timed(map(local.work, itertools.islice(jobs, 1)), keep, first=0.0)
+            local_rate = _timed(map(local.work, itertools.islice(jobs, 1)), keep, from_start=True)
             rest = (size - read) * report.rows / max(read, 1) / (local_rate or math.inf)
             if pool or (rest > POOL_WORTH_SECONDS and jobs.more()):
                 executor = stack.enter_context(
@@ -323,7 +323,7 @@ def import_file(
         if executor is not None:
             # Work goes on here until the pool is up: started processes never wait for jobs.
             trial = _while(warming.is_alive, jobs)
-            local_rate = _timed(map(local.work, trial), keep, first=0.0) or local_rate
+            local_rate = _timed(map(local.work, trial), keep, from_start=True) or local_rate
             warming.join()
             pooled = ordered(executor, _work_in_pool, jobs, 2 * workers)
             pool_rate = _timed(itertools.islice(pooled, 2 * TRIAL_JOBS + 1), keep)
@@ -376,12 +376,12 @@ class _Gate(Iterator[_Job]):
 
 
 def _timed(
-    results: Iterator[_Done], keep: Callable[[_Done], None], first: float | None = None
+    results: Iterator[_Done], keep: Callable[[_Done], None], from_start: bool = False
 ) -> float | None:
-    """Rows per second while storing ``results``: from the first result on unless ``first``
-    is given (a pool's start-up is paid once, not per row); None when there were too few
-    results to tell."""
-    began = time.perf_counter() if first is not None else None
+    """Rows per second while storing ``results``: from the first result on (a pool's start-up
+    is paid once, not per row), or from now with ``from_start``; None when there were too
+    few results to tell."""
+    began = time.perf_counter() if from_start else None
     rows = 0
     for done in results:
         keep(done)
