@@ -21,7 +21,6 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,9 +37,10 @@ from monitor.store import SourceRows, Store, source_rows
 BATCH = 2_000  # rows per job: small enough that a job and its results cross processes cheaply
 SHOWN_ERRORS = 20  # bad rows listed in the summary; the rest are counted
 TRIAL_JOBS = 3  # pool jobs timed (x 2, + 1) before choosing between the pool and this process
-# A pool starts only if the rest of the file would take longer than this in this process:
-# starting one costs ~0.5 s (processes, VADER's lexicon, the complaint patterns).
-POOL_WORTH_SECONDS = 2.0
+# A pool starts only for a file larger than this, about 2 s of work for one process (scoring
+# costs by the byte of text): starting one costs ~0.5 s (processes, VADER's lexicon, the
+# complaint patterns).
+POOL_WORTH_BYTES = 4_000_000
 _REQUIRED = ("native_id", "created_at", "text")
 
 
@@ -293,11 +293,8 @@ def import_file(
     workers = workers or os.cpu_count() or 1
     report = ImportReport()
     size = path.stat().st_size
-    read = 0  # bytes of the file behind the rows kept so far
 
     def keep(done: _Done) -> None:
-        nonlocal read
-        read = done.end
         report.rows += done.rows
         report.bad += len(done.errors)
         report.errors += done.errors[: SHOWN_ERRORS - len(report.errors)]
@@ -309,21 +306,15 @@ def import_file(
     with path.open("rb") as raw_file, ExitStack() as stack:
         jobs = _Gate(_jobs(path, raw_file, batch))
         local = _Worker(setup)
-        executor: ProcessPoolExecutor | None = None
-        if pool or (pool is None and workers > 1):
-            # One job here tells whether the file is worth a pool; the pool then starts in the
-            # background (its processes take ~0.5 s) while this process goes on with the file.
-            local_rate = _timed(map(local.work, itertools.islice(jobs, 1)), keep, from_start=True)
-            rest = (size - read) * report.rows / max(read, 1) / (local_rate or math.inf)
-            if pool or (rest > POOL_WORTH_SECONDS and jobs.more()):
-                executor = stack.enter_context(
-                    start_pool(workers, _start_pool_worker, (setup,), __name__)
-                )
-                warming = warm_up(executor, workers)
-        if executor is not None:
-            # Work goes on here until the pool is up: started processes never wait for jobs.
+        if pool or (pool is None and workers > 1 and size > POOL_WORTH_BYTES):
+            executor = stack.enter_context(
+                start_pool(workers, _start_pool_worker, (setup,), __name__)
+            )
+            # The pool's processes take ~0.5 s to start: this process goes on with the file
+            # until they are up, so none waits for jobs.
+            warming = warm_up(executor, workers)
             trial = _while(warming.is_alive, jobs)
-            local_rate = _timed(map(local.work, trial), keep, from_start=True) or local_rate
+            local_rate = _timed(map(local.work, trial), keep, from_start=True)
             warming.join()
             pooled = ordered(executor, _work_in_pool, jobs, 2 * workers)
             pool_rate = _timed(itertools.islice(pooled, 2 * TRIAL_JOBS + 1), keep)
@@ -351,22 +342,12 @@ class _Gate(Iterator[_Job]):
 
     def __init__(self, jobs: Iterator[_Job]) -> None:
         self._jobs = jobs
-        self._next: _Job | None = None
         self._open = True
 
     def __next__(self) -> _Job:
         if not self._open:
             raise StopIteration
-        if self._next is not None:
-            job, self._next = self._next, None
-            return job
         return next(self._jobs)
-
-    def more(self) -> bool:
-        """Whether any job is left, reading it ahead if needed."""
-        if self._next is None:
-            self._next = next(self._jobs, None)
-        return self._next is not None
 
     def close(self) -> None:
         self._open = False
