@@ -178,6 +178,8 @@ def test_kill_9_of_the_leader_mid_alert_and_the_standby_sends_each_alert_exactly
         .replace("database: demo.db", "database: ${DATABASE_URL}")
         .replace("log_level: WARNING", "log_level: INFO")
         .replace("customer-care: {console: {}", f"customer-care: {{slack: {{webhook_url: '{url}'}}")
+        # The killed leader marked its alert as being sent: presumed dead soon after its last beat.
+        .replace("deliver_every: 1s}", "deliver_every: 1s, presumed_dead_after: 2s}")
     )
     try:
         leader = start(text)
@@ -188,6 +190,8 @@ def test_kill_9_of_the_leader_mid_alert_and_the_standby_sends_each_alert_exactly
         leader.kill()  # mid-request: the alert was detected, queued, claimed and not accepted
         hook.killed.set()
         standby.wait_for("leader_elected")
+        # Once the leader's claim runs out (15 s, plus a whole Slack timeout and a margin).
+        standby.wait_for("resent_unknown_outcome", timeout=90)
         standby.wait_for("delivered")
         with Store(database_url) as store:
             queued = store.messages()
