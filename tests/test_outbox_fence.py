@@ -174,6 +174,19 @@ def test_a_message_whose_claim_was_taken_is_not_sent_even_before_a_renewal(
     assert "attempt_refused" in caplog.text  # the claim is b's now
 
 
+def test_a_message_that_cannot_be_marked_is_not_sent(
+    config: Config, clock: FixedClock, httpserver: HTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    with Store(config.database) as store:
+        outbox = outbox_for(config, store, clock=clock, holder="a", timer=Timer())
+        queue(outbox, 1, 2)
+        # The database goes away while the first post is in flight; its claim still holds.
+        accept(httpserver, store.close)
+        assert outbox.deliver_once().sent == 0
+    assert len(httpserver.log) == 1
+    assert "attempt_unmarked" in caplog.text
+
+
 def mark_as_sent_by_a(store: Store, beat_at: datetime) -> None:
     """Daemon `a` claimed the message, marked it and started its send; no outcome followed."""
     [claimed] = store.claim_messages("a", NOW, NOW + timedelta(seconds=40))
