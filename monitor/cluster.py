@@ -100,8 +100,8 @@ class Cluster:
             return False
 
     def tick(self) -> bool:
-        """Check the leader lock, beat, renew the leases of polls in flight. True when this
-        daemon has just become the leader."""
+        """Check the leader lock, beat, renew the leases of polls in flight and the outbox's
+        claims. True when this daemon has just become the leader."""
         leads = self._try_lead()
         became = leads and not self.leader
         if self.leader and not leads:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import queue
 import socket
 import threading
 import time
@@ -323,6 +324,21 @@ class CuttingHook(ThreadingHTTPServer):
         self.server_close()
 
 
+def within(daemon: DaemonProcess, seconds: float, *fragments: str) -> str:
+    """The daemon's next log line holding every fragment, within `seconds` however much else it
+    logs meanwhile."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = daemon.lines.get(timeout=left)
+        except queue.Empty:
+            break
+        daemon.log.append(line)
+        if all(f in line for f in fragments):
+            return line
+    raise AssertionError(f"no {fragments} within {seconds}s; log:\n" + "".join(daemon.log[-60:]))
+
+
 # The longest a claim lives here: three ticks of 0.5 s, Slack's timeout (15 s), the margin (3 s).
 CLAIM_S = 20
 
@@ -347,18 +363,18 @@ def test_a_daemon_cut_off_from_the_database_mid_send_and_the_other_send_each_ale
     proxied = database_url.replace(f":{postgres_server.port}/", f":{proxy.port}/")
     cut_off = DaemonProcess(write_config(text, "cut.yaml"), env={"DATABASE_URL": proxied})
     try:
-        cut_off.wait_for("daemon_role", "role=leader")
-        other = start(text)
-        other.wait_for("daemon_role", "role=standby")
-        assert hook.first.wait(timeout=60), "the leader never sent its alert"
-        unrecorded = cut_off.wait_for("outcome_unrecorded")
+        within(cut_off, 60, "daemon_role", "role=leader")
+        # It runs alone until its first alert is on its way, so it is the one sending it.
+        assert hook.first.wait(timeout=60), "the daemon never sent its alert"
+        unrecorded = within(cut_off, 60, "outcome_unrecorded")
         marked = unrecorded.split("id=")[1].split()[0]
-        other.wait_for("leader_elected")
+        other = start(text)
+        within(other, 60, "daemon_role", "role=leader")  # the cut-off daemon's session ended
         # No event says "the other daemon chose not to send it": give it the time in which it
         # would have, its claim run out and a few of its deliver runs (every second) since.
         time.sleep(max(0.0, cut_at[0] + CLAIM_S + 4 - time.monotonic()))
         proxy.restore()
-        cut_off.wait_for("delivered", f"id={marked} ", timeout=90)
+        within(cut_off, 90, "delivered", f"id={marked} ")
         with Store(database_url) as store:
             queued = store.messages()
         assert other.stop() == 0
