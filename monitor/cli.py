@@ -122,7 +122,7 @@ def run(ctx: Context) -> None:
 @pass_ctx
 def poll(ctx: Context, once: bool) -> None:
     """Poll every (brand, channel) once (--once); `monitor run` polls on a schedule."""
-    from monitor.poller import Poller
+    from monitor.poller import Poller, poll_once
     from monitor.report import table
 
     if not once:
@@ -135,9 +135,10 @@ def poll(ctx: Context, once: bool) -> None:
     with ctx.store(config) as store:
         poller = Poller(config, store)
         try:
-            reports = poller.poll_all()
+            run = poll_once(poller)
         finally:
             poller.close()
+    reports = run.reports
     click.echo(
         table(
             ["brand", "channel", "fetched", "matched", "new", "skipped", "error"],
@@ -147,6 +148,9 @@ def poll(ctx: Context, once: bool) -> None:
             ],
         )
     )
+    for b in run.busy:
+        who = f"daemon {b.holder}" if b.holder else "a daemon"
+        click.echo(f"{b.brand} on {b.channel}: not polled, {who} is polling it")
     if any(r.error for r in reports):
         sys.exit(EXIT_FAILED)
 

@@ -19,8 +19,8 @@ import os
 import secrets
 import socket
 import threading
-from collections.abc import Callable, Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -81,10 +81,10 @@ class Cluster:
         # Three ticks: one missed renewal (a slow commit) does not lose a lease.
         self.lease_ttl = 3 * tick
         self.clock = clock
-        # Claims on outbox messages being delivered, renewed with the leases (set by the daemon).
-        self.claims_in_flight: Callable[[], Collection[int]] = tuple
-        self._polling: set[tuple[str, str]] = set()
-        self._guard = threading.Lock()
+        # Renews the claims on outbox messages being delivered, with the leases (set by the
+        # daemon: the outbox knows which claims it still needs and what a failure means).
+        self.renew_claims: Callable[[], object] = lambda: None
+        self.leases = Leases(store, member.id, self.lease_ttl, clock)
         self.role: Role = "leader" if self._try_lead() else "standby"
         log.info(kv("daemon_role", daemon=member.id, role=self.role))
 
@@ -100,8 +100,8 @@ class Cluster:
             return False
 
     def tick(self) -> bool:
-        """Check the leader lock, beat, renew the leases of polls in flight. True when this
-        daemon has just become the leader."""
+        """Check the leader lock, beat, renew the leases of polls in flight and the outbox's
+        claims. True when this daemon has just become the leader."""
         leads = self._try_lead()
         became = leads and not self.leader
         if self.leader and not leads:
@@ -110,8 +110,6 @@ class Cluster:
             log.info(kv("leader_elected", daemon=self.member.id))
         self.role = "leader" if leads else "standby"
         now = self.clock()
-        with self._guard:
-            polling = set(self._polling)
         try:
             self.store.daemon_beat(
                 self.member.id,
@@ -122,15 +120,12 @@ class Cluster:
                 self.member.started_at,
                 now,
             )
-            if polling:
-                self.store.renew_leases(self.member.id, polling, now + self.lease_ttl)
+            self.leases.renew()
             if self.leader:
                 self.store.forget_daemons(now - FORGET_AFTER)
-            claims = self.claims_in_flight()
-            if claims:
-                self.store.renew_claims(self.member.id, claims, now + self.lease_ttl)
         except Exception as exc:
             log.warning(kv("cluster_beat_failed", error=f"{type(exc).__name__}: {exc}"))
+        self.renew_claims()
         return became
 
     def start_ticking(self, on_elected: Callable[[], object]) -> Callable[[], None]:
@@ -152,15 +147,43 @@ class Cluster:
 
         return halt
 
-    @contextmanager
-    def lease(self, brand: str, channel: str, again_after: timedelta) -> Iterator[bool]:
+    def lease(
+        self, brand: str, channel: str, again_after: timedelta
+    ) -> AbstractContextManager[bool]:
         """Hold the source's lease for the block, if it is free and due: yields whether this
         daemon may poll it. The source falls due again `again_after` from now."""
-        now = self.clock()
+        return self.leases.lease(brand, channel, again_after)
+
+    def leave(self) -> None:
+        """At a clean stop: give back the leader lock, leases and claims at once."""
+        self.leader_lock.close()
+        self.role = "standby"
         try:
-            mine = self.store.take_lease(
-                brand, channel, self.member.id, now, now + self.lease_ttl, now + again_after
-            )
+            self.store.leave(self.member.id)
+        except Exception as exc:
+            log.warning(kv("cluster_leave_failed", error=f"{type(exc).__name__}: {exc}"))
+
+
+class Leases:
+    """One holder's poll leases: taken around each poll, renewed while it runs, given back."""
+
+    def __init__(self, store: Store, holder: str, ttl: timedelta, clock: Clock = utcnow) -> None:
+        self.store = store
+        self.holder = holder
+        self.ttl = ttl
+        self.clock = clock
+        self._polling: set[tuple[str, str]] = set()
+        self._guard = threading.Lock()
+
+    @contextmanager
+    def lease(self, brand: str, channel: str, again_after: timedelta | None) -> Iterator[bool]:
+        """Hold the source's lease for the block, if it is free and due: yields whether this
+        holder may poll it. The source falls due again `again_after` from now; with None (a
+        poll run by hand) it need not be due, and its due time stays as it was."""
+        now = self.clock()
+        again = None if again_after is None else now + again_after
+        try:
+            mine = self.store.take_lease(brand, channel, self.holder, now, now + self.ttl, again)
         except Exception as exc:  # database unreachable: poll nothing until it is back
             log.warning(
                 kv("lease_failed", brand=brand, channel=channel, error=f"{type(exc).__name__}")
@@ -177,15 +200,34 @@ class Cluster:
             with self._guard:
                 self._polling.discard((brand, channel))
             try:
-                self.store.release_lease(brand, channel, self.member.id)
+                self.store.release_lease(brand, channel, self.holder)
             except Exception as exc:  # it expires by itself a few seconds later
                 log.warning(kv("lease_release_failed", brand=brand, error=f"{type(exc).__name__}"))
 
-    def leave(self) -> None:
-        """At a clean stop: give back the leader lock, leases and claims at once."""
-        self.leader_lock.close()
-        self.role = "standby"
+    def renew(self) -> None:
+        """Extend the leases of the polls in flight; raises if the store is unreachable."""
+        with self._guard:
+            polling = set(self._polling)
+        if polling:
+            self.store.renew_leases(self.holder, polling, self.clock() + self.ttl)
+
+    @contextmanager
+    def renewed(self, every: timedelta) -> Iterator[None]:
+        """Renew on a thread of its own every `every` for the block (a poll run by hand has
+        no cluster tick to do it)."""
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(every.total_seconds()):
+                try:
+                    self.renew()
+                except Exception as exc:  # the poll's own store calls will say more
+                    log.warning(kv("lease_renewal_failed", error=type(exc).__name__))
+
+        thread = threading.Thread(target=loop, name="lease-renewal", daemon=True)
+        thread.start()
         try:
-            self.store.leave(self.member.id)
-        except Exception as exc:
-            log.warning(kv("cluster_leave_failed", error=f"{type(exc).__name__}: {exc}"))
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=every.total_seconds() + 5)

@@ -166,6 +166,9 @@ class AlertingSettings:
     deliver_every: timedelta = timedelta(seconds=10)
     max_attempts: int = 10
     max_backoff: timedelta = timedelta(minutes=30)
+    # Sharing PostgreSQL: a daemon that started a send and went silent this long is presumed
+    # dead, and the message whose outcome it never recorded is sent again by another.
+    presumed_dead_after: timedelta = timedelta(minutes=10)
     # Topic and channel incidents that fire while their brand's incident is open are shown in
     # it rather than paging alone (unless routed to another team); [] pages every scope alone.
     group_by: tuple[Literal["brand"], ...] = ("brand",)

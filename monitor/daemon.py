@@ -119,7 +119,7 @@ class Daemon:
             clock=clock,
         )
         self._use(config)
-        self.cluster.claims_in_flight = lambda: set(self.outbox.sending)
+        self.cluster.renew_claims = lambda: self.outbox.renew_claims()
 
     def _use(self, config: Config) -> None:
         """Build every stage from `config`; the scheduled jobs call whatever is current."""

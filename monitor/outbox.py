@@ -19,7 +19,8 @@ import logging
 import os
 import queue
 import socket
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,29 +33,36 @@ from monitor.metrics import Metrics
 from monitor.models import (
     Alert,
     AlertKind,
-    AlertMention,
     Clock,
-    Digest,
     Incident,
     OutboxMessage,
     utcnow,
 )
 from monitor.notify import build_notifiers, editing_kinds, receiver_kinds
-from monitor.notify.base import DeliveryError, Editor, Notifier
-from monitor.outbox_payload import Payload, build_alert, decode_message, encode, spike_window
+from monitor.notify.base import DeliveryError, Notifier
+from monitor.outbox_lanes import (
+    START_MARGIN,
+    ClaimDeadlines,
+    Job,
+    Outcome,
+    run_lane,
+    send_timeout,
+)
+from monitor.outbox_lanes import send as send  # re-exported: the CLI and tests send one message
+from monitor.outbox_payload import Payload, build_alert, encode, spike_window
 from monitor.routing import teams_for
+from monitor.sample_alert import send_test_alert as send_test_alert  # re-exported for the CLI
 from monitor.silences import silencing
 from monitor.store import Store
+from monitor.store.cluster import Claimed
 
 log = logging.getLogger(__name__)
 
 RETRY_BASE = timedelta(seconds=10)
 # How long a sender's claim on a message lasts unless renewed (the daemon renews it while the
-# delivery runs): a sender killed mid-delivery holds its messages this long at most.
+# delivery runs): a sender killed mid-delivery holds its messages this long, plus the longest
+# send and its margin, at most. The addition lets a lane start a send between two renewals.
 CLAIM_TTL = timedelta(seconds=15)
-
-# What a lane reports for one message: the error if it failed, else the receiver's reference.
-Outcome = tuple[OutboxMessage, DeliveryError | None, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +83,7 @@ class Outbox:
         metrics: Metrics | None = None,
         holder: str | None = None,
         claim_ttl: timedelta = CLAIM_TTL,
+        timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
         self.store = store
@@ -83,9 +92,15 @@ class Outbox:
         self.metrics = metrics
         # Who claims the messages this outbox sends: the daemon's id, or this CLI process.
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:cli"
-        self.claim_ttl = claim_ttl
-        # Ids claimed by a delivery in progress, whose claims the daemon renews.
-        self.sending: set[int] = set()
+        longest = max(map(send_timeout, notifiers.values()), default=timedelta(0))
+        self.claim_ttl = claim_ttl + longest + START_MARGIN
+        # Only one process sends from an SQLite file (its lock): a mark found there is a dead
+        # process's. Sharing PostgreSQL, the marker may be alive and about to record it.
+        self.presumed_dead_after = (
+            config.alerting.presumed_dead_after if store.dialect == "postgresql" else timedelta(0)
+        )
+        # The claims of a delivery in progress, which the daemon's tick renews.
+        self.claims = ClaimDeadlines(self.claim_ttl, timer)
         # Outcomes the store could not record (connection lost): written before anything new
         # is claimed, and their claims kept meanwhile, so nothing accepted is sent again.
         self._unrecorded: list[Outcome] = []
@@ -162,20 +177,51 @@ class Outbox:
 
     def deliver_once(self) -> DeliveryReport:
         """Try every message that is due now and that no other sender has claimed."""
+        return self._claim_and_send(None)
+
+    def deliver(self, messages: Sequence[OutboxMessage]) -> DeliveryReport:
+        """Try these messages (those of them due, and that no other sender has claimed)."""
+        return self._claim_and_send([m.id for m in messages])
+
+    def renew_claims(self) -> None:
+        """Extend the claims of the delivery in progress (the daemon's tick calls this). A
+        claim found taken over stops its message; after a failure none is extended, and
+        each lane stops once its claims may run out."""
+        ids = self.claims.ids()
+        if not ids:
+            return
+        asked_at = self.claims.timer()
+        try:
+            held = self.store.renew_claims(self.holder, ids, self.clock() + self.claim_ttl)
+        except Exception as exc:
+            log.warning(kv("claims_renewal_failed", error=type(exc).__name__))
+            return
+        self.claims.renewed(ids, held, asked_at)
+        if lost := ids - held:
+            log.warning(kv("claims_lost", ids=",".join(map(str, sorted(lost)))))
+
+    def _claim_and_send(self, ids: list[int] | None) -> DeliveryReport:
         self._record_unrecorded()
         if self._unrecorded:
             return DeliveryReport()  # the store is still unreachable
         now = self.clock()
-        messages = self.store.claim_messages(self.holder, now, now + self.claim_ttl)
-        ids = {m.id for m in messages}
-        self.sending |= ids
+        asked_at = self.claims.timer()
+        claimed = self.store.claim_messages(
+            self.holder,
+            now,
+            now + self.claim_ttl,
+            dead_before=now - self.presumed_dead_after,
+            ids=ids,
+        )
+        claimed_ids = {c.message.id for c in claimed}
+        self.claims.claimed(claimed_ids, asked_at)
         try:
-            return self.deliver(messages)
+            return self._send(claimed)
         finally:
             kept = {m.id for m, _, _ in self._unrecorded}
-            self.sending -= ids - kept
+            self.claims.forget(claimed_ids - kept)
             try:
-                self.store.release_claims(self.holder, ids - kept)
+                self.store.release_claims(self.holder, claimed_ids - kept)
             except Exception as exc:  # each claim expires by itself within claim_ttl
                 log.warning(kv("claims_release_failed", error=type(exc).__name__))
 
@@ -189,27 +235,32 @@ class Outbox:
                 log.warning(kv("outcome_still_unrecorded", id=message.id, error=type(exc).__name__))
                 return
             self._unrecorded.pop(0)
-            self.sending.discard(message.id)
+            self.claims.forget([message.id])
 
-    def deliver(self, messages: Sequence[OutboxMessage]) -> DeliveryReport:
+    def _send(self, claimed: Sequence[Claimed]) -> DeliveryReport:
         """Send the messages, one lane per (team, receiver): lanes run side by side, so a
         receiver that hangs delays only its own messages; within a lane they go in order, and
         a lane stops at its first failure that will be retried (the rest wait their turn in
-        the next run rather than each waiting out the same timeout). Only this thread touches
-        the store: each outcome is recorded as soon as its lane reports it."""
-        lanes: dict[tuple[str, str], list[tuple[OutboxMessage, str | None]]] = {}
-        for message in messages:
+        the next run rather than each waiting out the same timeout). Lanes touch the store
+        only to mark a message before its send; each outcome is recorded by this thread as
+        soon as its lane reports it."""
+        lanes: dict[tuple[str, str], list[Job]] = {}
+        for c in claimed:
+            message = c.message
             ref = self._page_ref(message) if message.kind == "updated" else None
             if message.kind == "updated" and ref is None:
                 continue
-            lanes.setdefault((message.team, message.receiver), []).append((message, ref))
+            lanes.setdefault((message.team, message.receiver), []).append(
+                Job(message, ref, c.attempt_by)
+            )
         if not lanes:
             return DeliveryReport()
         outcomes: queue.SimpleQueue[Outcome | None] = queue.SimpleQueue()
         counts = {"sent": 0, "retrying": 0, "dead": 0}
         with ThreadPoolExecutor(len(lanes), thread_name_prefix="outbox-lane") as pool:
-            for (team, receiver), queued in lanes.items():
-                pool.submit(self._run_lane, self.notifiers.get((team, receiver)), queued, outcomes)
+            for (team, receiver), jobs in lanes.items():
+                notifier = self.notifiers.get((team, receiver))
+                pool.submit(run_lane, notifier, jobs, outcomes, self.claims, self._mark)
             running = len(lanes)
             while running:
                 outcome = outcomes.get()
@@ -224,6 +275,9 @@ class Outbox:
                     )
                     self._unrecorded.append(outcome)
         return DeliveryReport(**counts)
+
+    def _mark(self, message: OutboxMessage) -> bool:
+        return self.store.mark_attempt(message.id, self.holder, self.clock())
 
     def _page_ref(self, message: OutboxMessage) -> str | None:
         """The reference of the page an update edits; None to leave the update out of this
@@ -247,21 +301,6 @@ class Outbox:
             self.store.drop_message(message.id)
         log.info(kv("update_dropped", id=message.id, key=message.key, reason=why))
         return None
-
-    def _run_lane(
-        self,
-        notifier: Notifier | None,
-        queued: list[tuple[OutboxMessage, str | None]],
-        outcomes: queue.SimpleQueue[Outcome | None],
-    ) -> None:
-        try:
-            for message, ref in queued:
-                error, sent_ref = _attempt(notifier, message, ref)
-                outcomes.put((message, error, sent_ref))
-                if error is not None and not error.permanent:
-                    break
-        finally:
-            outcomes.put(None)  # this lane is done
 
     def _record(
         self, message: OutboxMessage, error: DeliveryError | None, sent_ref: str | None
@@ -320,43 +359,6 @@ class Outbox:
         return state
 
 
-def _attempt(
-    notifier: Notifier | None, message: OutboxMessage, ref: str | None
-) -> tuple[DeliveryError | None, str | None]:
-    """Send one message through its notifier: (None, the sent message's reference) if the
-    receiver accepted it."""
-    if notifier is None:
-        error = f"team {message.team!r} has no {message.receiver} receiver any more"
-        return DeliveryError(error, permanent=True), None
-    try:
-        return None, send(notifier, message, ref)
-    except DeliveryError as exc:
-        return exc, None
-    except Exception as exc:  # a notifier bug must not stop the other messages
-        # Its message may quote a webhook URL (a secret in its path): type only, details at DEBUG.
-        log.debug("delivery_crashed id=%d", message.id, exc_info=True)
-        error = f"unexpected {type(exc).__name__} in the {message.receiver} notifier"
-        return DeliveryError(error), None
-
-
-def send(notifier: Notifier, message: OutboxMessage, ref: str | None = None) -> str | None:
-    """Deliver one message; the receiver's reference to it if it can edit it later. An update
-    edits the message `ref` names and is never delivered as a new message."""
-    payload = decode_message(message)
-    if isinstance(payload, Digest):
-        notifier.send_digest(payload)
-        return None
-    if message.kind == "updated":
-        if ref is None or not isinstance(notifier, Editor):
-            raise DeliveryError(
-                f"the {message.receiver} receiver cannot edit a sent alert; update dropped",
-                permanent=True,
-            )
-        notifier.edit_alert(payload, ref)
-        return None
-    return notifier.send_alert(payload)
-
-
 def _shown(alert: Alert) -> str:
     """A short fingerprint of the figures an update shows."""
     figures = [alert.severity, alert.count, alert.expected, alert.drivers, alert.breakdown]
@@ -372,6 +374,7 @@ def outbox_for(
     metrics: Metrics | None = None,
     holder: str | None = None,
     claim_ttl: timedelta = CLAIM_TTL,
+    timer: Callable[[], float] = time.monotonic,
 ) -> Outbox:
     """The outbox with one notifier per (team, receiver kind) from the config."""
     notifiers: dict[tuple[str, str], Notifier] = {}
@@ -379,56 +382,15 @@ def outbox_for(
         for notifier in build_notifiers(team, config.email, stream=stream, name=name, clock=clock):
             notifiers[name, notifier.kind] = notifier
     return Outbox(
-        config, store, notifiers, clock=clock, metrics=metrics, holder=holder, claim_ttl=claim_ttl
+        config,
+        store,
+        notifiers,
+        clock=clock,
+        metrics=metrics,
+        holder=holder,
+        claim_ttl=claim_ttl,
+        timer=timer,
     )
-
-
-def send_test_alert(
-    config: Config, store: Store, team: str, *, clock: Clock = utcnow
-) -> list[tuple[str, str | None]]:
-    """Send a sample alert straight through each of the team's receivers: [(receiver, error)]."""
-    now = clock()
-    brand = config.brands[0].name
-    evidence = store.mentions(brand=brand, label="negative", order="most_negative", limit=5)
-    sample = Alert(
-        kind="test",
-        incident_id=0,
-        idempotency_key=f"test-{team}-{int(now.timestamp())}",
-        brand=brand,
-        scope_kind="brand",
-        scope_value=brand,
-        severity="warning",
-        count=12,
-        expected=1.5,
-        ratio=8.0,
-        window=config.brand(brand).spike.window,
-        started_at=now - timedelta(minutes=20),
-        peak_ratio=8.0,
-        top_mentions=tuple(
-            AlertMention(m.author, m.channel, m.text, m.url, m.compound, m.created_at)
-            for m in evidence
-        )
-        or (
-            AlertMention(
-                "sample_author",
-                "hackernews",
-                f"This is a sample mention of {brand} for a test alert.",
-                "https://news.ycombinator.com/",
-                -0.6,
-                now,
-            ),
-        ),
-        top_topics=(),
-    )
-    results: list[tuple[str, str | None]] = []
-    for notifier in build_notifiers(config.teams[team], config.email, name=team):
-        try:
-            notifier.send_alert(sample)
-        except DeliveryError as exc:
-            results.append((notifier.kind, str(exc)))
-        else:
-            results.append((notifier.kind, None))
-    return results
 
 
 def send_digest_now(

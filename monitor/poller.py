@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from monitor.channels import channel_module
 from monitor.channels.base import Channel, ChannelError, HttpClient, redact_text
+from monitor.cluster import Leases, tick_every
 from monitor.config import BrandConfig, Config
 from monitor.logs import kv
 from monitor.matching import BrandMatcher
@@ -214,3 +218,43 @@ class Poller:
     def close(self) -> None:
         for adapter in self.adapters.values():
             adapter.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Busy:
+    """A source `poll --once` left alone: a daemon (`holder`, if still known) was polling it."""
+
+    brand: str
+    channel: str
+    holder: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PollRun:
+    """`monitor poll --once`: a report per source polled, and the sources left alone because
+    a daemon was polling them at that moment."""
+
+    reports: list[PollReport]
+    busy: list[Busy]
+
+
+def poll_once(poller: Poller, *, holder: str | None = None) -> PollRun:
+    """Poll every source once, whether due or not, each under its lease as a daemon polls it:
+    a source a daemon is polling now is skipped, so the two never poll it side by side. The
+    leases are renewed while the polls run and given back as each ends."""
+    tick = tick_every(poller.config.alerting.detect_every)
+    name = holder or f"{socket.gethostname()}:{os.getpid()}:poll"
+    leases = Leases(poller.store, name, 3 * tick, poller.clock)
+    reports: list[PollReport] = []
+    busy: list[tuple[str, str]] = []
+    with leases.renewed(tick):
+        for brand, channel in poller.jobs():
+            with leases.lease(brand, channel, None) as mine:
+                if mine:
+                    reports.append(poller.poll(brand, channel, force=True))
+                else:
+                    busy.append((brand, channel))
+    holders = {}
+    if busy:
+        holders = {(x.brand, x.channel): x.holder for x in poller.store.leases(poller.clock())}
+    return PollRun(reports, [Busy(b, c, holders.get((b, c))) for b, c in busy])

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from monitor.models import OutboxMessage
-from monitor.store.base import Connection, at, ts
+from monitor.store.base import Connection, at, from_ts, ts
 from monitor.store.outbox import _message
 
 # Migration 7's tables, the same SQL on SQLite and PostgreSQL (BIGINT is INTEGER to SQLite).
@@ -31,6 +31,9 @@ CLUSTER_TABLES = (
 )
 # Who is sending an outbox message, until when (renewed while the delivery runs).
 OUTBOX_CLAIM_COLUMNS = {"claimed_by": "TEXT", "claimed_until": "BIGINT"}
+# Migration 9: who started sending a message, and when, until its outcome is recorded. A mark
+# left on a pending row means a send may have reached the receiver although nothing says so.
+OUTBOX_ATTEMPT_COLUMNS = {"attempt_by": "TEXT", "attempt_at": "BIGINT"}
 
 # pg_try_advisory_lock's key for "the leader": any fixed number no other code uses.
 LEADER_LOCK_KEY = 0x6D6F6E69746F72  # "monitor"
@@ -45,6 +48,16 @@ class DaemonRow:
     version: str
     started_at: datetime
     beat_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A message claimed for sending, with the attempt mark it carried: a sender, now presumed
+    dead, that started sending it and never recorded the outcome."""
+
+    message: OutboxMessage
+    attempt_by: str | None
+    attempt_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,10 +205,11 @@ class ClusterStore(Connection):
         holder: str,
         now: datetime,
         expires_at: datetime,
-        next_due_at: datetime,
+        next_due_at: datetime | None,
     ) -> bool:
         """Lease the source if it is due and no live lease holds it; it is next due at
-        `next_due_at`. False (and nothing written) otherwise."""
+        `next_due_at`. With None (a poll run by hand) it need not be due, and its due time
+        stays. False (and nothing written) otherwise."""
         with self.transaction() as conn:
             conn.execute(
                 "INSERT INTO poll_leases (brand, channel, next_due_at) VALUES (?, ?, 0) "
@@ -210,12 +224,15 @@ class ClusterStore(Connection):
             if row is None:  # another daemon is claiming it this very moment
                 return False
             held, expires, due = row
-            if (held is not None and expires is not None and expires > ts(now)) or due > ts(now):
+            if held is not None and expires is not None and expires > ts(now):
                 return False
+            if next_due_at is not None and due > ts(now):
+                return False
+            again = due if next_due_at is None else ts(next_due_at)
             conn.execute(
                 "UPDATE poll_leases SET holder = ?, expires_at = ?, next_due_at = ? "
                 "WHERE brand = ? AND channel = ?",
-                (holder, ts(expires_at), ts(next_due_at), brand, channel),
+                (holder, ts(expires_at), again, brand, channel),
             )
         return True
 
@@ -253,36 +270,59 @@ class ClusterStore(Connection):
     # -- outbox claims ---------------------------------------------------------------------------
 
     def claim_messages(
-        self, holder: str, now: datetime, until: datetime, limit: int = 100
-    ) -> list[OutboxMessage]:
+        self,
+        holder: str,
+        now: datetime,
+        until: datetime,
+        limit: int = 100,
+        *,
+        dead_before: datetime | None = None,
+        ids: Collection[int] | None = None,
+    ) -> list[Claimed]:
         """Claim the due messages no one else is sending: each has one sender until `until`
-        (a sender killed mid-delivery leaves its claim to expire)."""
+        (a sender killed mid-delivery leaves its claim to expire).
+
+        A message another sender marked as being sent (`mark_attempt`) and whose outcome is
+        not recorded stays with that sender while it may be alive: it is claimed only once
+        the mark and the marker's last beat are both older than `dead_before` (default
+        `now`, for a database only one process sends from). With `ids`, only those."""
+        dead = ts(dead_before or now)
+        among, wanted = "", list(ids or ())
+        if ids is not None:
+            if not wanted:
+                return []
+            among = f"AND id IN ({', '.join('?' * len(wanted))}) "
         with self.transaction() as conn:
             cur = conn.execute(
                 "SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? "
-                "AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY id LIMIT ?"
-                + self._skip_locked(),
-                (ts(now), ts(now), limit),
+                "AND (claimed_until IS NULL OR claimed_until <= ?) "
+                "AND (attempt_by IS NULL OR attempt_by = ? OR (attempt_at <= ? AND NOT EXISTS "
+                "(SELECT 1 FROM daemons WHERE daemons.id = outbox.attempt_by "
+                f"AND daemons.beat_at > ?))) {among}ORDER BY id LIMIT ?" + self._skip_locked(),
+                (ts(now), ts(now), holder, dead, dead, *wanted, limit),
             )
-            ids = [row[0] for row in cur.fetchall()]
-            if not ids:
+            claimed = [row[0] for row in cur.fetchall()]
+            if not claimed:
                 return []
-            marks = ", ".join("?" * len(ids))
+            marks = ", ".join("?" * len(claimed))
             conn.execute(
                 f"UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id IN ({marks})",
-                [holder, ts(until), *ids],
+                [holder, ts(until), *claimed],
             )
-            rows = self.query(f"SELECT * FROM outbox WHERE id IN ({marks}) ORDER BY id", ids)
-        return [_message(r) for r in rows]
+            rows = self.query(f"SELECT * FROM outbox WHERE id IN ({marks}) ORDER BY id", claimed)
+        return [Claimed(_message(r), r["attempt_by"], from_ts(r["attempt_at"])) for r in rows]
 
-    def renew_claims(self, holder: str, ids: Collection[int], until: datetime) -> None:
-        """Extend the holder's claims while their delivery runs."""
+    def renew_claims(self, holder: str, ids: Collection[int], until: datetime) -> set[int]:
+        """Extend the holder's claims while their delivery runs: the ids it still held."""
+        held = set()
         with self.transaction() as conn:
             for message_id in ids:
-                conn.execute(
+                if conn.execute(
                     "UPDATE outbox SET claimed_until = ? WHERE id = ? AND claimed_by = ?",
                     (ts(until), message_id, holder),
-                )
+                ).rowcount:
+                    held.add(message_id)
+        return held
 
     def release_claims(self, holder: str, ids: Collection[int]) -> None:
         """After a delivery: a retry may go from any daemon."""

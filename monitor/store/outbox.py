@@ -51,10 +51,23 @@ class OutboxStore(Connection):
         )
         return [_message(r) for r in rows]
 
+    def mark_attempt(self, message_id: int, holder: str, now: datetime) -> bool:
+        """Mark the message as being sent by `holder`, in a transaction of its own, before the
+        send starts; False (nothing written) if `holder` no longer claims it. The mark stays
+        until the outcome is recorded, so a pending row still marked may have reached its
+        receiver."""
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE outbox SET attempt_by = ?, attempt_at = ? "
+                "WHERE id = ? AND status = 'pending' AND claimed_by = ?",
+                (holder, ts(now), message_id, holder),
+            )
+        return cur.rowcount == 1
+
     def mark_sent(self, message_id: int, now: datetime) -> None:
         self.conn.execute(
             "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, "
-            "last_error = NULL WHERE id = ?",
+            "last_error = NULL, attempt_by = NULL, attempt_at = NULL WHERE id = ?",
             (ts(now), message_id),
         )
 
@@ -85,7 +98,7 @@ class OutboxStore(Connection):
         """Record a failed attempt; `next_attempt_at=None` marks the message dead."""
         self.conn.execute(
             "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, "
-            "status = ? WHERE id = ?",
+            "status = ?, attempt_by = NULL, attempt_at = NULL WHERE id = ?",
             (
                 error[:1000],
                 ts(next_attempt_at) if next_attempt_at else None,

@@ -17,7 +17,7 @@ import sqlite_utils
 from monitor.store import postgres_schema as pg
 from monitor.store.aggregates import create_aggregates
 from monitor.store.base import StoreError, immediate, reach_weight
-from monitor.store.cluster import CLUSTER_TABLES, OUTBOX_CLAIM_COLUMNS
+from monitor.store.cluster import CLUSTER_TABLES, OUTBOX_ATTEMPT_COLUMNS, OUTBOX_CLAIM_COLUMNS
 
 SqliteStep = Callable[[sqlite_utils.Database], None]
 
@@ -247,10 +247,20 @@ def _v8_cluster(db: sqlite_utils.Database) -> None:
     _add_columns(db, "outbox", OUTBOX_CLAIM_COLUMNS)
 
 
-_V8_CLUSTER_PG = CLUSTER_TABLES + tuple(
-    f"ALTER TABLE outbox ADD COLUMN IF NOT EXISTS {name} {decl}"
-    for name, decl in OUTBOX_CLAIM_COLUMNS.items()
-)
+def _v9_attempt_marks(db: sqlite_utils.Database) -> None:
+    # A sender marks a message before sending it: a pending row still marked has an unknown
+    # outcome, and another sender leaves it to the marker while the marker may be alive.
+    _add_columns(db, "outbox", OUTBOX_ATTEMPT_COLUMNS)
+
+
+def _pg_add_columns(table: str, columns: dict[str, str]) -> tuple[str, ...]:
+    return tuple(
+        f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {name} {decl}"
+        for name, decl in columns.items()
+    )
+
+
+_V8_CLUSTER_PG = CLUSTER_TABLES + _pg_add_columns("outbox", OUTBOX_CLAIM_COLUMNS)
 
 
 # Forward migrations, applied in order; append new ones at the end. SQLite's steps stay
@@ -264,6 +274,7 @@ MIGRATIONS: list[Migration] = [
     Migration(_v6_aggregates, pg.V6_AGGREGATES),
     Migration(_v7_sent_ref, ("ALTER TABLE outbox ADD COLUMN IF NOT EXISTS sent_ref TEXT",)),
     Migration(_v8_cluster, _V8_CLUSTER_PG),
+    Migration(_v9_attempt_marks, _pg_add_columns("outbox", OUTBOX_ATTEMPT_COLUMNS)),
 ]
 
 

@@ -6,8 +6,12 @@ query; Slack is a loopback webhook. Intervals are seconds so each test takes a f
 
 from __future__ import annotations
 
+import contextlib
 import json
+import queue
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -165,6 +169,18 @@ class SlackHook(ThreadingHTTPServer):
         self.server_close()
 
 
+def alerting_config(source: RecordingSource, hook_url: str) -> str:
+    """The demo's scripted week with its alerts going to a Slack webhook."""
+    return (
+        demo_config_text(source.url.rstrip("/"), Path("demo.db"))
+        .replace("database: demo.db", "database: ${DATABASE_URL}")
+        .replace("log_level: WARNING", "log_level: INFO")
+        .replace(
+            "customer-care: {console: {}", f"customer-care: {{slack: {{webhook_url: '{hook_url}'}}"
+        )
+    )
+
+
 def test_kill_9_of_the_leader_mid_alert_and_the_standby_sends_each_alert_exactly_once(
     start: Callable[[str], DaemonProcess], database_url: str
 ) -> None:
@@ -178,6 +194,8 @@ def test_kill_9_of_the_leader_mid_alert_and_the_standby_sends_each_alert_exactly
         .replace("database: demo.db", "database: ${DATABASE_URL}")
         .replace("log_level: WARNING", "log_level: INFO")
         .replace("customer-care: {console: {}", f"customer-care: {{slack: {{webhook_url: '{url}'}}")
+        # The killed leader marked its alert as being sent: presumed dead soon after its last beat.
+        .replace("deliver_every: 1s}", "deliver_every: 1s, presumed_dead_after: 2s}")
     )
     try:
         leader = start(text)
@@ -188,6 +206,8 @@ def test_kill_9_of_the_leader_mid_alert_and_the_standby_sends_each_alert_exactly
         leader.kill()  # mid-request: the alert was detected, queued, claimed and not accepted
         hook.killed.set()
         standby.wait_for("leader_elected")
+        # Once the leader's claim runs out (15 s, plus a whole Slack timeout and a margin).
+        standby.wait_for("resent_unknown_outcome", timeout=90)
         standby.wait_for("delivered")
         with Store(database_url) as store:
             queued = store.messages()
@@ -218,3 +238,151 @@ def test_a_daemon_survives_a_database_restart_and_carries_on(
     finally:
         source.close()
     assert not any("Traceback" in line for line in daemon.log)
+
+
+class CuttableProxy:
+    """A TCP proxy in front of PostgreSQL for one daemon: `cut` closes every connection through
+    it and refuses new ones (the daemon's network to the database is down), `restore` lets
+    connections through again."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.open = True
+        self.sockets: list[socket.socket] = []
+        self.guard = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            if not self.open:
+                client.close()
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            with self.guard:
+                self.sockets += [client, upstream]
+            threading.Thread(target=_pump, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=_pump, args=(upstream, client), daemon=True).start()
+
+    def cut(self) -> None:
+        self.open = False
+        with self.guard:
+            for sock in self.sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+            self.sockets.clear()
+
+    def restore(self) -> None:
+        self.open = True
+
+    def close(self) -> None:
+        self.cut()
+        self.listener.close()
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            sink.sendall(data)
+
+
+class CuttingHook(ThreadingHTTPServer):
+    """A Slack webhook that accepts every post, recording it; during the first it runs
+    `on_first` before answering (the sender is cut off from its database mid-send)."""
+
+    def __init__(self, on_first: Callable[[], object]) -> None:
+        self.accepted: list[dict[str, object]] = []
+        self.first = threading.Event()
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                hook.accepted.append(body)
+                if not hook.first.is_set():
+                    on_first()
+                    hook.first.set()
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.daemon_threads = True
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+def within(daemon: DaemonProcess, seconds: float, *fragments: str) -> str:
+    """The daemon's next log line holding every fragment, within `seconds` however much else it
+    logs meanwhile."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = daemon.lines.get(timeout=left)
+        except queue.Empty:
+            break
+        daemon.log.append(line)
+        if all(f in line for f in fragments):
+            return line
+    raise AssertionError(f"no {fragments} within {seconds}s; log:\n" + "".join(daemon.log[-60:]))
+
+
+# The longest a claim lives here: three ticks of 0.5 s, Slack's timeout (15 s), the margin (3 s).
+CLAIM_S = 20
+
+
+def test_a_daemon_cut_off_from_the_database_mid_send_and_the_other_send_each_alert_once(
+    start: Callable[[str], DaemonProcess],
+    write_config: Callable[..., Path],
+    database_url: str,
+    postgres_server: PostgresServer,
+) -> None:
+    history, burst = scripted_week()
+    source = RecordingSource([hit(m, datetime.now(UTC)) for m in history + burst])
+    proxy = CuttableProxy(postgres_server.port)
+    cut_at: list[float] = []
+
+    def cut() -> None:
+        proxy.cut()
+        cut_at.append(time.monotonic())
+
+    hook = CuttingHook(cut)
+    text = alerting_config(source, f"http://127.0.0.1:{hook.server_address[1]}/hook")
+    proxied = database_url.replace(f":{postgres_server.port}/", f":{proxy.port}/")
+    cut_off = DaemonProcess(write_config(text, "cut.yaml"), env={"DATABASE_URL": proxied})
+    try:
+        within(cut_off, 60, "daemon_role", "role=leader")
+        # It runs alone until its first alert is on its way, so it is the one sending it.
+        assert hook.first.wait(timeout=60), "the daemon never sent its alert"
+        unrecorded = within(cut_off, 60, "outcome_unrecorded")
+        marked = unrecorded.split("id=")[1].split()[0]
+        other = start(text)
+        within(other, 60, "daemon_role", "role=leader")  # the cut-off daemon's session ended
+        # No event says "the other daemon chose not to send it": give it the time in which it
+        # would have, its claim run out and a few of its deliver runs (every second) since.
+        time.sleep(max(0.0, cut_at[0] + CLAIM_S + 4 - time.monotonic()))
+        proxy.restore()
+        within(cut_off, 90, "delivered", f"id={marked} ")
+        with Store(database_url) as store:
+            queued = store.messages()
+        assert other.stop() == 0
+        assert cut_off.stop() == 0
+    finally:
+        cut_off.proc.kill()
+        hook.close()
+        proxy.close()
+        source.close()
+    assert [m.status for m in queued] == ["sent"] * len(queued)
+    assert len(hook.accepted) == len(queued) == len({m.key for m in queued})

@@ -68,23 +68,24 @@ def test_two_senders_never_claim_the_same_message(store: Store) -> None:
     queue(store, "k1", "k2")
     first = store.claim_messages("a", NOW, NOW + TTL)
     second = store.claim_messages("b", NOW, NOW + TTL)
-    assert [m.key for m in first] == ["k1", "k2"]
+    assert [c.message.key for c in first] == ["k1", "k2"]
     assert second == []
 
 
 def test_a_killed_senders_claim_expires_and_another_sends(store: Store) -> None:
     queue(store, "k1")
     store.claim_messages("a", NOW, NOW + TTL)
-    assert [m.key for m in store.claim_messages("b", NOW + TTL, NOW + 2 * TTL)] == ["k1"]
+    assert [c.message.key for c in store.claim_messages("b", NOW + TTL, NOW + 2 * TTL)] == ["k1"]
 
 
 def test_a_released_claim_lets_any_sender_retry(store: Store) -> None:
     queue(store, "k1")
-    [message] = store.claim_messages("a", NOW, NOW + TTL)
+    [claimed] = store.claim_messages("a", NOW, NOW + TTL)
+    message = claimed.message
     store.release_claims("b", [message.id])  # not b's: stays a's
     assert store.claim_messages("b", NOW, NOW + TTL) == []
     store.release_claims("a", [message.id])
-    assert [m.id for m in store.claim_messages("b", NOW, NOW + TTL)] == [message.id]
+    assert [c.message.id for c in store.claim_messages("b", NOW, NOW + TTL)] == [message.id]
 
 
 def test_a_daemon_that_leaves_gives_back_its_leases_and_claims(store: Store) -> None:
@@ -136,7 +137,7 @@ def test_concurrent_claimers_on_postgresql_split_the_messages_without_overlap(
         with Store(database) as store:
             got: list[int] = []
             while batch := store.claim_messages(holder, NOW, NOW + TTL, limit=7):
-                got += [m.id for m in batch]
+                got += [c.message.id for c in batch]
             claimed[holder] = got
 
     threads = [threading.Thread(target=claim, args=(h,)) for h in "abc"]
@@ -146,3 +147,40 @@ def test_concurrent_claimers_on_postgresql_split_the_messages_without_overlap(
         thread.join(timeout=60)
     ids = [i for got in claimed.values() for i in got]
     assert len(ids) == 200 and len(set(ids)) == 200
+
+
+def test_only_the_claims_holder_can_mark_a_message_as_being_sent(store: Store) -> None:
+    queue(store, "k1")
+    [claimed] = store.claim_messages("a", NOW, NOW + TTL)
+    assert not store.mark_attempt(claimed.message.id, "b", NOW)
+    assert store.mark_attempt(claimed.message.id, "a", NOW)
+
+
+def test_a_mark_keeps_the_message_from_other_senders_while_its_marker_beats(store: Store) -> None:
+    queue(store, "k1")
+    [claimed] = store.claim_messages("a", NOW, NOW + TTL)
+    store.mark_attempt(claimed.message.id, "a", NOW)
+    store.daemon_beat("a", "box", 7, "leader", "0.1", NOW, NOW + 10 * TTL)
+    later = NOW + 11 * TTL  # the claim ran out long ago
+    assert store.claim_messages("b", later, later + TTL, dead_before=later - 5 * TTL) == []
+    [resent] = store.claim_messages("b", later, later + TTL, dead_before=NOW + 10 * TTL)
+    assert (resent.attempt_by, resent.attempt_at) == ("a", NOW)
+
+
+def test_a_recorded_failure_clears_the_mark(store: Store) -> None:
+    queue(store, "k1")
+    [claimed] = store.claim_messages("a", NOW, NOW + TTL)
+    store.mark_attempt(claimed.message.id, "a", NOW)
+    with store.transaction():
+        store.mark_failed(claimed.message.id, "timed out", NOW)
+    store.release_claims("a", [claimed.message.id])
+    store.daemon_beat("a", "box", 7, "leader", "0.1", NOW, NOW)
+    [retry] = store.claim_messages("b", NOW, NOW + TTL, dead_before=NOW - TTL)
+    assert retry.attempt_by is None
+
+
+def test_a_renewal_reports_the_claims_still_held(store: Store) -> None:
+    queue(store, "k1", "k2")
+    first, second = (c.message.id for c in store.claim_messages("a", NOW, NOW + TTL))
+    store.claim_messages("b", NOW + TTL, NOW + 2 * TTL, ids=[second])
+    assert store.renew_claims("a", [first, second], NOW + 2 * TTL) == {first}
