@@ -4,7 +4,7 @@ Digest safely."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import timedelta, tzinfo
 from typing import IO, Protocol, runtime_checkable
 
 from monitor.config import EmailSettings
@@ -30,6 +30,12 @@ class DeliveryError(Exception):
 class Notifier(Protocol):
     # "slack", "email" or "console": with the team name, it keys the outbox row.
     kind: str
+
+    @property
+    def send_timeout(self) -> timedelta:
+        """The longest one send may wait on the receiver before the notifier gives up: a
+        sender starts a message only while its claim on it outlasts this."""
+        ...
 
     def send_alert(self, alert: Alert) -> str | None:
         """Deliver or raise DeliveryError; the receiver's reference to the delivered message

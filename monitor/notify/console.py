@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
-from datetime import UTC, tzinfo
+from datetime import UTC, timedelta, tzinfo
 from typing import IO
 
 from monitor.alert_view import AlertView, view
@@ -79,6 +79,10 @@ class ConsoleNotifier:
     def __init__(self, stream: IO[str] | None = None, *, tz: tzinfo = UTC) -> None:
         self.stream = stream
         self.tz = tz
+
+    @property
+    def send_timeout(self) -> timedelta:
+        return timedelta(0)  # a local stream
 
     def send_alert(self, alert: Alert) -> None:
         self._write(format_alert(alert, self.tz), "alert")

@@ -12,7 +12,7 @@ import logging
 import re
 import smtplib
 import ssl
-from datetime import UTC, tzinfo
+from datetime import UTC, timedelta, tzinfo
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -198,6 +198,10 @@ class EmailNotifier:
         self.ssl_context = ssl_context or ssl.create_default_context()
         where = f"{settings.host}:{settings.port}"
         self.where = f"email for team {team} via {where}" if team else f"email via {where}"
+
+    @property
+    def send_timeout(self) -> timedelta:
+        return self.settings.timeout
 
     def build_message(self, alert: Alert) -> EmailMessage:
         subject, text, html = render_email(alert, self.tz)

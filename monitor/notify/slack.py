@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, tzinfo
+from datetime import UTC, timedelta, tzinfo
 from typing import Any
 
 import httpx
@@ -113,6 +113,11 @@ class SlackNotifier:
             self.where = f"slack webhook{for_team}"
         else:
             self.where = f"slack bot in {receiver.channel}{for_team}"
+
+    @property
+    def send_timeout(self) -> timedelta:
+        limits = self.client.timeout
+        return timedelta(seconds=(limits.connect or 0) + (limits.read or 0))
 
     def close(self) -> None:
         self.client.close()
