@@ -37,6 +37,8 @@ MAX_TICK = timedelta(seconds=5)
 MIN_TICK = timedelta(seconds=0.5)
 # A killed daemon's row shows in `monitor status` as gone for a day, then goes.
 FORGET_AFTER = timedelta(days=1)
+# How long a stopping daemon tries to give back its leases and claims to an unreachable database.
+LEAVE_WITHIN = timedelta(seconds=5)
 
 
 def tick_every(detect_every: timedelta) -> timedelta:
@@ -154,14 +156,27 @@ class Cluster:
         daemon may poll it. The source falls due again `again_after` from now."""
         return self.leases.lease(brand, channel, again_after)
 
-    def leave(self) -> None:
-        """At a clean stop: give back the leader lock, leases and claims at once."""
+    def leave(self, within: timedelta = LEAVE_WITHIN) -> None:
+        """At a clean stop: give back the leader lock, leases and claims at once; with the
+        database out of reach, give up after `within` and let them expire by themselves
+        rather than hold up the stop."""
         self.leader_lock.close()
         self.role = "standby"
-        try:
-            self.store.leave(self.member.id)
-        except Exception as exc:
-            log.warning(kv("cluster_leave_failed", error=f"{type(exc).__name__}: {exc}"))
+        done = threading.Event()
+
+        def give_back() -> None:
+            try:
+                self.store.leave(self.member.id)
+            except Exception as exc:
+                log.warning(kv("cluster_leave_failed", error=f"{type(exc).__name__}: {exc}"))
+            finally:
+                done.set()
+
+        threading.Thread(target=give_back, name="cluster-leave", daemon=True).start()
+        if not done.wait(within.total_seconds()):
+            log.warning(
+                kv("cluster_leave_abandoned", note="leases and claims expire by themselves")
+            )
 
 
 class Leases:

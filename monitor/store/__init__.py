@@ -115,6 +115,11 @@ class Store(
         self._version = partial(postgres.schema_version, pg_conn)
 
     def close(self) -> None:
+        if self.dialect == "postgresql":
+            # The pool closes safely under any thread, and one stuck waiting for an unreachable
+            # server (holding the lock) must not hold up a daemon's stop.
+            self.conn.close()
+            return
         with self.lock:
             self.conn.close()
 

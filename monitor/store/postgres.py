@@ -259,6 +259,9 @@ def connect(url: str) -> tuple[PgConnection, psycopg.Connection[Any]]:
         min_size=1,
         max_size=POOL_SIZE,
         kwargs={"autocommit": True},
+        # A checkout waits this long for a connection (the default is 30 s): a statement fails
+        # sooner when the server is out of reach, and the store's lock is held less long.
+        timeout=CONNECT_TIMEOUT_S,
         # Checked on every checkout: a connection the server dropped is replaced, not used.
         check=ConnectionPool.check_connection,
         open=False,

@@ -386,3 +386,27 @@ def test_a_daemon_cut_off_from_the_database_mid_send_and_the_other_send_each_ale
         source.close()
     assert [m.status for m in queued] == ["sent"] * len(queued)
     assert len(hook.accepted) == len(queued) == len({m.key for m in queued})
+
+
+def test_a_daemon_cut_off_from_the_database_stops_on_sigterm_all_the_same(
+    write_config: Callable[..., Path], database_url: str, postgres_server: PostgresServer
+) -> None:
+    source = RecordingSource(mentions_of(["Alpha"], datetime.now(UTC)))
+    proxy = CuttableProxy(postgres_server.port)
+    proxied = database_url.replace(f":{postgres_server.port}/", f":{proxy.port}/")
+    text = config_text(source, ["Alpha"], "1s")
+    daemon = DaemonProcess(write_config(text), env={"DATABASE_URL": proxied})
+    try:
+        daemon.wait_for("poll_ok")
+        proxy.cut()
+        daemon.wait_for("leader_lost")  # its store calls now wait on a server out of reach
+        # Before, every thread queued on the store's lock behind a 30 s checkout, the stop's
+        # last goodbye included: it had not exited 30 s after SIGTERM.
+        assert daemon.stop() == 0
+    finally:
+        daemon.proc.kill()
+        proxy.close()
+        source.close()
+    log = daemon.rest()
+    assert any("daemon_stopped" in line for line in log)
+    assert not any("Traceback" in line for line in log)
