@@ -35,13 +35,7 @@ class DaemonStatus:
 class MemberStatus:
     """One daemon of several sharing the database, and the sources it polls right now."""
 
-    id: str
-    host: str
-    pid: int
-    role: str
-    version: str
-    started_at: datetime
-    beat_at: datetime
+    daemon: DaemonRow
     alive: bool
     sources: tuple[tuple[str, str], ...]
 
@@ -56,18 +50,7 @@ def members(
     for lease in leases:
         held.setdefault(lease.holder, []).append((lease.brand, lease.channel))
     return tuple(
-        MemberStatus(
-            d.id,
-            d.host,
-            d.pid,
-            d.role,
-            d.version,
-            d.started_at,
-            d.beat_at,
-            now - d.beat_at <= limit,
-            tuple(held.get(d.id, ())),
-        )
-        for d in daemons
+        MemberStatus(d, now - d.beat_at <= limit, tuple(held.get(d.id, ()))) for d in daemons
     )
 
 
@@ -169,7 +152,7 @@ def assess(
         last = f"last beat {age(now - heartbeat.beat_at)} ago" if heartbeat else "no heartbeat"
         reasons.append(f"daemon holds its lock but has stopped beating ({last})")
     alive = [m for m in cluster if m.alive]
-    if alive and not any(m.role == "leader" for m in alive):
+    if alive and not any(m.daemon.role == "leader" for m in alive):
         reasons.append(f"{len(alive)} daemon(s) running but none leads: nothing detects spikes")
     return Health(
         daemon=daemon,
@@ -229,9 +212,10 @@ def members_lines(cluster: Sequence[MemberStatus], now: datetime) -> list[str]:
     """`monitor status`: one line per daemon, then the sources it polls right now."""
     lines = []
     for m in cluster:
-        state = m.role if m.alive else f"GONE (was {m.role})"
+        d = m.daemon
+        state = d.role if m.alive else f"GONE (was {d.role})"
         lines.append(
-            f"  {m.host} pid {m.pid}: {state}, last beat {age(now - m.beat_at)} ago, "
+            f"  {d.host} pid {d.pid}: {state}, last beat {age(now - d.beat_at)} ago, "
             f"polling {len(m.sources)} source(s)"
         )
         lines += [f"    {brand} on {channel}" for brand, channel in m.sources]
@@ -274,14 +258,14 @@ def to_json(health: Health, now: datetime) -> dict[str, object]:
         ],
         "daemons": [
             {
-                "id": m.id,
-                "host": m.host,
-                "pid": m.pid,
-                "role": m.role,
+                "id": m.daemon.id,
+                "host": m.daemon.host,
+                "pid": m.daemon.pid,
+                "role": m.daemon.role,
                 "alive": m.alive,
-                "version": m.version,
-                "started_at": _iso(m.started_at),
-                "last_beat_at": _iso(m.beat_at),
+                "version": m.daemon.version,
+                "started_at": _iso(m.daemon.started_at),
+                "last_beat_at": _iso(m.daemon.beat_at),
                 "sources": [{"brand": b, "channel": c} for b, c in m.sources],
             }
             for m in health.members
