@@ -12,53 +12,23 @@ from __future__ import annotations
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from outbox_lanes import Hook, alert  # noqa: E402  # bench/, this script's folder
+
 from monitor.config import load_config  # noqa: E402
-from monitor.models import Alert, OutboxMessage  # noqa: E402
+from monitor.models import OutboxMessage  # noqa: E402
 from monitor.outbox import outbox_for  # noqa: E402
 from monitor.store import Store  # noqa: E402
 
 RUNS = 3
 MESSAGES = 100  # one claim takes at most 100
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-
-
-class Handler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers["Content-Length"]))
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-def alert(n: int) -> Alert:
-    return Alert(
-        kind="opened",
-        incident_id=n,
-        idempotency_key="",
-        brand="Apex",
-        scope_kind="brand",
-        scope_value="Apex",
-        severity="warning",
-        count=6,
-        expected=1.0,
-        ratio=6.0,
-        window=timedelta(hours=1),
-        started_at=NOW,
-        peak_ratio=6.0,
-    )
 
 
 def run(url: str, marked: bool) -> float:
@@ -91,15 +61,14 @@ def run(url: str, marked: bool) -> float:
 
 
 def main() -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    hook = Hook(delay=0.0)
+    url = hook.url
     base: list[float] = []
     marks: list[float] = []
     for _ in range(RUNS):
         base.append(run(url, marked=False))
         marks.append(run(url, marked=True))
-    server.shutdown()
+    hook.server.shutdown()
     b, m = statistics.median(base), statistics.median(marks)
     print(f"{MESSAGES} alerts to one loopback Slack webhook, SQLite; median of {RUNS}")
     print(f"  no attempt mark (baseline): {b:.3f} s, {1000 * b / MESSAGES:.2f} ms per message")
