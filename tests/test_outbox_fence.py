@@ -85,6 +85,14 @@ def accept(httpserver: HTTPServer, on_request: Callable[[], object] = lambda: No
     httpserver.expect_request(HOOK, method="POST").respond_with_handler(handler)
 
 
+def claim_as_b(config: Config, message_id: int) -> None:
+    """Another daemon, whose clock says a's claim ran out, claims the message."""
+    with Store(config.database) as other:
+        other.claim_messages(
+            "b", NOW + timedelta(hours=1), NOW + timedelta(hours=2), ids=[message_id]
+        )
+
+
 def statuses(store: Store) -> list[str]:
     return [m.status for m in reversed(store.messages())]
 
@@ -137,11 +145,7 @@ def test_a_renewal_that_finds_a_claim_taken_stops_its_message(
     second = store.messages()[0].id
 
     def taken_over() -> None:
-        # Another daemon, whose clock says the claim ran out, claims the second message.
-        with Store(config.database) as other:
-            other.claim_messages(
-                "b", NOW + timedelta(hours=1), NOW + timedelta(hours=2), ids=[second]
-            )
+        claim_as_b(config, second)
         outbox.renew_claims()
 
     accept(httpserver, taken_over)
@@ -162,13 +166,7 @@ def test_a_message_whose_claim_was_taken_is_not_sent_even_before_a_renewal(
     queue(outbox, 1, 2)
     second = store.messages()[0].id
 
-    def taken_over() -> None:
-        with Store(config.database) as other:
-            other.claim_messages(
-                "b", NOW + timedelta(hours=1), NOW + timedelta(hours=2), ids=[second]
-            )
-
-    accept(httpserver, taken_over)
+    accept(httpserver, lambda: claim_as_b(config, second))
     assert outbox.deliver_once().sent == 1
     assert len(httpserver.log) == 1
     assert "attempt_refused" in caplog.text  # the claim is b's now
