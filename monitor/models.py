@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
-from monitor.text import valid_utf8
+from monitor.text import clean_field
 
 Clock = Callable[[], datetime]
 Label = Literal["negative", "neutral", "positive"]
@@ -35,12 +35,11 @@ class Mention:
 
     def __post_init__(self) -> None:
         # The one boundary every adapter passes: whatever a stranger's payload held, every
-        # later stage (SQLite, PostgreSQL, Slack, email) gets valid UTF-8, and no NUL: it means
-        # nothing in text, and PostgreSQL refuses it (failing the whole poll's transaction).
+        # later stage (SQLite, PostgreSQL, Slack, email) gets valid UTF-8, and no NUL.
         for name in ("native_id", "url", "author", "text"):
             value = getattr(self, name)
-            if not value.isascii() or "\0" in value:  # both checks cost far less than a copy
-                object.__setattr__(self, name, valid_utf8(value).replace("\0", ""))
+            if (clean := clean_field(value)) is not value:
+                object.__setattr__(self, name, clean)
         if self.lang is not None:
             object.__setattr__(self, "lang", self.lang.replace("\0", ""))
 

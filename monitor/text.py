@@ -94,6 +94,14 @@ def valid_utf8(text: str) -> str:
     return _SURROGATES.sub("\ufffd", text)
 
 
+def clean_field(text: str) -> str:
+    """Valid UTF-8 without NUL, as every stored text field is: NUL means nothing in text, and
+    PostgreSQL refuses it (failing a whole transaction)."""
+    if text.isascii() and "\0" not in text:  # both checks cost far less than a copy
+        return text
+    return valid_utf8(text).replace("\0", "")
+
+
 def one_line(text: str, limit: int) -> str:
     """Collapse whitespace (CR/LF included) and cut to `limit` characters with an ellipsis."""
     flat = " ".join(text.split())

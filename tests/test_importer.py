@@ -4,6 +4,10 @@ real VADER scores, the pool path, and the aggregates detection reads."""
 from __future__ import annotations
 
 import json
+import signal
+import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,8 +17,9 @@ from click.testing import CliRunner
 
 from monitor.cli import main
 from monitor.config import Config, load_config
-from monitor.importer import ImportFileError, import_file, parse_time
+from monitor.importer import ImportFileError, import_file, parse_time, worth_deferring
 from monitor.store import Store
+from monitor.store.bulk import DEFERRABLE_INDEXES, missing_indexes
 
 CONFIG = (
     "brands:\n  - name: Acme\n    terms: [acme]\n    topics: {outage: [down, outage]}\n"
@@ -203,3 +208,125 @@ def test_a_file_too_small_to_pay_for_a_pool_is_imported_in_this_process(
     with Store(config.database) as store:
         report = import_file(config, store, path, brand="Acme", batch=5, workers=2)
     assert (report.stored, report.workers) == (40, 1)
+
+
+def test_a_created_at_out_of_range_costs_that_row_only(config: Config, tmp_path: Path) -> None:
+    far = {"native_id": "9", "created_at": 1e20, "text": "acme from the far future"}
+    path = jsonl(tmp_path / "m.jsonl", [GOOD[0], far, GOOD[1]])
+    with Store(config.database) as store:
+        report = import_file(config, store, path, brand="Acme")
+    assert (report.stored, report.errors) == (
+        2,
+        [(2, "created_at 1e+20 is out of range for epoch seconds")],
+    )
+
+
+def test_imported_fields_are_stored_as_valid_utf8_without_nul(
+    config: Config, tmp_path: Path
+) -> None:
+    path = tmp_path / "m.jsonl"
+    path.write_text(
+        '{"native_id": "7\\u0000", "created_at": 1762000000, "text": "acme \\ud83d down\\u0000",'
+        ' "author": "\\udc00bob", "channel": "red\\u0000dit"}\n',
+        encoding="utf-8",
+    )
+    with Store(config.database) as store:
+        import_file(config, store, path, brand="Acme")
+        [mention] = store.mentions()
+    assert (mention.native_id, mention.text, mention.author, mention.channel) == (
+        "7",
+        "acme \ufffd down",
+        "\ufffdbob",
+        "reddit",
+    )
+
+
+def _rows(n: int) -> list[dict[str, object] | str]:
+    return [
+        {"native_id": str(i), "created_at": T0.timestamp() + i, "text": f"acme is down {i}"}
+        for i in range(n)
+    ]
+
+
+def test_a_load_without_indexes_builds_them_after_and_finds_the_same_rows(
+    config: Config, tmp_path: Path
+) -> None:
+    path = jsonl(tmp_path / "m.jsonl", _rows(300))
+    missing_during: list[list[str]] = []
+
+    def look(done: int, total: int) -> None:
+        with sqlite3.connect(config.database) as conn:
+            missing_during.append(missing_indexes(conn))
+
+    with Store(config.database) as store:
+        report = import_file(config, store, path, brand="Acme", batch=100, defer_indexes=True,
+                             progress=look)  # fmt: skip
+        again = import_file(config, store, path, brand="Acme", batch=100, defer_indexes=True)
+        window = store.negative_evidence("Acme", "brand", "Acme", T0, T0 + timedelta(hours=1), 500)
+        negative = store.label_counts("Acme")["negative"]
+    assert missing_during == [list(DEFERRABLE_INDEXES)] * 3
+    with sqlite3.connect(config.database) as conn:
+        assert missing_indexes(conn) == []
+    assert (report.stored, again.stored, again.duplicates) == (300, 0, 300)
+    assert len(window) == negative > 250  # read through the rebuilt (brand, label) index
+
+
+class _First:
+    def __init__(self, rows: int, end: int) -> None:
+        self.rows, self.end = rows, end
+
+
+@pytest.mark.parametrize(
+    ("stored", "size", "daemon", "worth"),
+    [
+        (0, 10_000_000, False, True),  # ~100k rows into an empty database
+        (0, 10_000_000, True, False),  # a running daemon reads the indexes meanwhile
+        (300_000, 10_000_000, False, False),  # rebuilding over 300k stored rows costs more
+        (0, 1_000_000, False, False),  # ~10k rows: too few to gain from it
+    ],
+)
+def test_the_indexes_are_deferred_only_for_a_large_load_into_a_smaller_database(
+    tmp_path: Path, stored: int, size: int, daemon: bool, worth: bool
+) -> None:
+    with Store(tmp_path / "m.db") as store:
+        if stored:
+            with store.transaction() as conn:
+                conn.execute(
+                    f"INSERT INTO mentions (rowid, brand, channel, native_id, text, created_at, "
+                    f"label) VALUES ({stored}, 'Acme', 'import', 'x', 'acme', 0, 'neutral')"
+                )
+        first = _First(rows=2000, end=200_000)  # 100 bytes a row
+        assert worth_deferring(store, first, size, daemon) is worth
+
+
+KILLED_MID_LOAD = """
+import os, signal, sys
+from pathlib import Path
+from monitor.config import load_config
+from monitor.importer import import_file
+from monitor.store import Store
+
+config = load_config(Path(sys.argv[1]))
+with Store(config.database) as store:
+    import_file(config, store, Path(sys.argv[2]), brand="Acme", batch=100, workers=1,
+                defer_indexes=True, progress=lambda done, total: os.kill(os.getpid(), signal.SIGKILL))
+"""
+
+
+def test_an_import_killed_mid_load_leaves_indexes_the_next_open_builds(
+    write_config: Callable[[str], Path], tmp_path: Path
+) -> None:
+    config_path = write_config(CONFIG)
+    config = load_config(config_path)
+    path = jsonl(tmp_path / "m.jsonl", _rows(300))
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_MID_LOAD, str(config_path), str(path)], check=False
+    )
+    assert killed.returncode == -signal.SIGKILL
+    with sqlite3.connect(config.database) as conn:
+        assert missing_indexes(conn) == list(DEFERRABLE_INDEXES)
+    with Store(config.database) as store:
+        report = import_file(config, store, path, brand="Acme", batch=100)
+    with sqlite3.connect(config.database) as conn:
+        assert missing_indexes(conn) == []
+    assert (report.stored, report.duplicates) == (200, 100)

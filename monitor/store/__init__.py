@@ -19,13 +19,15 @@ import sqlite_utils
 from monitor.database_setting import PostgresDatabase, is_postgres_url, shown_url
 from monitor.store.aggregates import AggregateQueries
 from monitor.store.base import StoreError, from_ts, immediate, reach_weight, ts
+from monitor.store.bulk import BulkLoads, restore_indexes
 from monitor.store.cluster import ClusterStore, DaemonRow, LeaderLock, Lease
 from monitor.store.connection import connect, explain
 from monitor.store.digests import DigestQueries, DigestScope
 from monitor.store.incidents import IncidentStore
-from monitor.store.mentions import MentionStore, PollState, SourceRows, source_rows
+from monitor.store.mentions import MentionStore, PollState
 from monitor.store.operations import Heartbeat, OperationsStore
 from monitor.store.outbox import OutboxStore
+from monitor.store.rows import RowsBySource, SourceRows, source_rows
 from monitor.store.schema import MIGRATIONS, Migration, migrate, portable, schema_version
 from monitor.store.transfer import TransferQueries
 
@@ -41,6 +43,7 @@ __all__ = [
     "Lease",
     "Migration",
     "PollState",
+    "RowsBySource",
     "SourceRows",
     "Store",
     "StoreError",
@@ -62,6 +65,7 @@ class Store(
     AggregateQueries,
     TransferQueries,
     ClusterStore,
+    BulkLoads,
 ):
     """The database the daemon's jobs share. Writes go through `transaction()`.
 
@@ -91,6 +95,7 @@ class Store(
         self._version: Callable[[], int] = partial(schema_version, sqlite_conn)
         try:
             migrate(sqlite_utils.Database(sqlite_conn), self.path)
+            restore_indexes(sqlite_conn)
         except sqlite3.Error as exc:
             sqlite_conn.close()
             raise explain(self.path, exc) from exc

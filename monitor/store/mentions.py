@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,11 +15,17 @@ from monitor.store.base import (
     Connection,
     DbConnection,
     from_ts,
-    reach_weight,
     stored_mention,
     ts,
 )
-from monitor.text import cap_text
+from monitor.store.rows import (
+    INSERT_MENTION,
+    INSERT_TOPIC,
+    SourceRows,
+    scored_row,
+    source_rows,
+    topic_rows,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,9 +199,9 @@ class MentionStore(SpikeQueries):
         with self.transaction() as conn:
             for group in groups:
                 # rowcount, not total_changes: the aggregate triggers' writes are not mentions.
-                new = conn.executemany(_INSERT_MENTION, group.mentions).rowcount
+                new = conn.executemany(INSERT_MENTION, group.mentions).rowcount
                 if group.topics:
-                    conn.executemany(_INSERT_TOPIC, group.topics)
+                    conn.executemany(INSERT_TOPIC, group.topics)
                 total += new
                 conn.execute(
                     "INSERT INTO poll_state (brand, channel, stored_total, mention_count) "
@@ -360,84 +365,18 @@ class MentionStore(SpikeQueries):
         return {r["label"]: r["n"] for r in self.query(sql + " GROUP BY label", params)}
 
 
-_INSERT_MENTION = (
-    "INSERT INTO mentions (brand, channel, native_id, url, author, author_reach, text, lang, "
-    "rating, created_at, fetched_at, compound, pos, neu, neg, label, topics, weight) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
-)
-_INSERT_TOPIC = "INSERT INTO mention_topics VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
-
-
-@dataclass(frozen=True, slots=True)
-class SourceRows:
-    """One (brand, channel)'s mentions and topic rows in the INSERTs' column order: plain
-    tuples, so an import's workers build them and the storing process only writes them."""
-
-    brand: str
-    channel: str
-    mentions: list[tuple[Any, ...]]
-    topics: list[tuple[Any, ...]]
-
-
-def source_rows(scored: Iterable[Scored], fetched: datetime) -> list[SourceRows]:
-    groups: dict[tuple[str, str], SourceRows] = {}
-    stamp = ts(fetched)
-    for s in scored:
-        key = (s.brand, s.mention.channel)
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = SourceRows(s.brand, s.mention.channel, [], [])
-        group.mentions.append(_mention_row(s, stamp))
-        if s.topics:
-            group.topics.extend(_topic_rows(s))
-    return list(groups.values())
-
-
 def _insert_mentions(conn: DbConnection, scored: Sequence[Scored], fetched: int) -> dict[str, int]:
     """Insert the mentions not stored yet and their topics; how many were new, by label."""
     by_label: dict[str, list[tuple[Any, ...]]] = {}
     for s in scored:
-        by_label.setdefault(s.score.label, []).append(_mention_row(s, fetched))
-    topic_rows = [row for s in scored for row in _topic_rows(s)]
+        by_label.setdefault(s.score.label, []).append(scored_row(s, fetched))
+    topics = [row for s in scored for row in topic_rows(s)]
     stored_by_label: dict[str, int] = {}
     for label, rows in by_label.items():
         # rowcount, not total_changes: the aggregate triggers' writes are not new mentions.
-        new = conn.executemany(_INSERT_MENTION, rows).rowcount
+        new = conn.executemany(INSERT_MENTION, rows).rowcount
         if new > 0:
             stored_by_label[label] = new
-    if topic_rows:
-        conn.executemany(_INSERT_TOPIC, topic_rows)
+    if topics:
+        conn.executemany(INSERT_TOPIC, topics)
     return stored_by_label
-
-
-def _topic_rows(s: Scored) -> list[tuple[Any, ...]]:
-    m = s.mention
-    created = ts(m.created_at)
-    return [(s.brand, topic, m.channel, m.native_id, created, s.score.label) for topic in s.topics]
-
-
-def _mention_row(s: Scored, fetched: int) -> tuple[Any, ...]:
-    """One mention's values in the column order of the INSERT: positional, because binding 18
-    named parameters per row cost a backfill nearly as much as the insert itself."""
-    m = s.mention
-    score = s.score
-    return (
-        s.brand,
-        m.channel,
-        m.native_id,
-        m.url,
-        m.author,
-        m.author_reach,
-        cap_text(m.text),
-        m.lang,
-        m.rating,
-        ts(m.created_at),
-        fetched,
-        score.compound,
-        score.pos,
-        score.neu,
-        score.neg,
-        score.label,
-        json.dumps(list(s.topics)) if s.topics else "[]",
-        reach_weight(m.author_reach),
-    )
