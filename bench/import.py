@@ -3,7 +3,8 @@
 A .jsonl file of 100k rows (the VADER tweet ground truth, prefixed with the brand, cycled) is
 imported into a fresh database by `monitor.importer.import_file` (streaming; parsing and
 scoring in a pool of one worker per core or in this process, whichever it measures faster;
-storing with the aggregates). Each round then times bare VADER's polarity_scores (stock
+storing with the aggregates, the mention indexes built after the load). The rate is the whole
+import's, from opening the file to the last index built. Each round then times bare VADER's polarity_scores (stock
 vaderSentiment, one process) on 60k of the same texts, and then one such process per core at
 once (a VM's cores may give less than cores x one together); rounds are interleaved, figures
 are medians of 3, and the load average is printed with them (the machine is shared).

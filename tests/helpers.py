@@ -384,10 +384,17 @@ class DaemonProcess:
         self.lines.put("")  # the process ended
 
     def wait_for(self, *fragments: str, timeout: float = 30) -> str:
-        """The next log line holding every fragment (`timeout` s at most, in case it never
-        comes)."""
+        """The next log line holding every fragment, within `timeout` s in all (a daemon that
+        keeps logging other lines must not keep the wait going)."""
+        deadline = time.monotonic() + timeout
         while True:
-            line = self.lines.get(timeout=timeout)
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                last = "".join(self.log[-8:])
+                raise AssertionError(
+                    f"no log line with {fragments} in {timeout} s:\n{last}"
+                ) from None
             self.log.append(line)
             if not line:
                 raise AssertionError(f"daemon exited before logging {fragments}")
