@@ -94,8 +94,13 @@ def scored_row(s: Scored, fetched_at: int) -> Row:
 
 def topic_rows(s: Scored) -> list[Row]:
     m = s.mention
-    created = ts(m.created_at)
-    return [(s.brand, topic, m.channel, m.native_id, created, s.score.label) for topic in s.topics]
+    return _topic_rows(s.brand, s.topics, m.channel, m.native_id, ts(m.created_at), s.score)
+
+
+def _topic_rows(
+    brand: str, topics: tuple[str, ...], channel: str, native_id: str, created_at: int, score: Score
+) -> list[Row]:
+    return [(brand, topic, channel, native_id, created_at, score.label) for topic in topics]
 
 
 class RowsBySource:
@@ -104,12 +109,6 @@ class RowsBySource:
     def __init__(self, fetched: datetime) -> None:
         self.fetched_at = ts(fetched)
         self._groups: dict[tuple[str, str], SourceRows] = {}
-
-    def _group(self, brand: str, channel: str) -> SourceRows:
-        group = self._groups.get((brand, channel))
-        if group is None:
-            group = self._groups[brand, channel] = SourceRows(brand, channel, [], [])
-        return group
 
     def add(
         self,
@@ -123,10 +122,14 @@ class RowsBySource:
         created_at: int,
         score: Score,
         topics: tuple[str, ...],
+        lang: str | None = None,
+        rating: int | None = None,
     ) -> None:
-        """One mention read from a file: its fields already valid UTF-8 without NUL (as
-        `Mention` makes them)."""
-        group = self._group(brand, channel)
+        """One mention's row and its topics' rows: its fields already valid UTF-8 without NUL
+        (as `Mention` makes them)."""
+        group = self._groups.get((brand, channel))
+        if group is None:
+            group = self._groups[brand, channel] = SourceRows(brand, channel, [], [])
         group.mentions.append(
             mention_row(
                 brand,
@@ -140,18 +143,29 @@ class RowsBySource:
                 self.fetched_at,
                 score,
                 topics,
+                lang,
+                rating,
             )
         )
         if topics:
-            group.topics.extend(
-                (brand, topic, channel, native_id, created_at, score.label) for topic in topics
-            )
+            group.topics.extend(_topic_rows(brand, topics, channel, native_id, created_at, score))
 
     def add_scored(self, s: Scored) -> None:
-        group = self._group(s.brand, s.mention.channel)
-        group.mentions.append(scored_row(s, self.fetched_at))
-        if s.topics:
-            group.topics.extend(topic_rows(s))
+        m = s.mention
+        self.add(
+            s.brand,
+            m.channel,
+            m.native_id,
+            m.url,
+            m.author,
+            m.author_reach,
+            m.text,
+            ts(m.created_at),
+            s.score,
+            s.topics,
+            m.lang,
+            m.rating,
+        )
 
     def groups(self) -> list[SourceRows]:
         return list(self._groups.values())
