@@ -142,7 +142,17 @@ def _text(value: Any) -> str:
 
 
 def _field(value: Any) -> str:
-    return clean_field(_text(value))
+    return "" if value is None else clean_field(_text(value))
+
+
+# The seconds datetime takes (years 1 to 9999): an int in range is its own timestamp.
+_EPOCH_RANGE = range(-62_135_596_800, 253_402_300_800)
+
+
+def _epoch_seconds(value: Any) -> int:
+    if type(value) is int and value in _EPOCH_RANGE:  # most files: no datetime round trip
+        return value
+    return ts(parse_time(value))
 
 
 def _reach(value: Any) -> float | None:
@@ -186,19 +196,18 @@ class _Worker:
             get("created_at"),
             _field(get("text")),
         )
-        for name, value in (
-            ("native_id", native_id),
-            ("created_at", _text(created_at)),
-            ("text", text),
-        ):
-            if not value.strip():
-                raise ValueError(f"{name} is missing")
+        if not native_id.strip():
+            raise ValueError("native_id is missing")
+        if not _text(created_at).strip():
+            raise ValueError("created_at is missing")
+        if not text.strip():
+            raise ValueError("text is missing")
         brand = _text(get("brand")) or self.setup.brand
         if not brand:
             raise ValueError("brand is missing (add a brand field or pass --brand)")
         if brand not in self.brands:
             raise ValueError(f"brand {brand[:40]!r} is not configured ({', '.join(self.brands)})")
-        created, reach = ts(parse_time(created_at)), _reach(get("reach"))
+        created, reach = _epoch_seconds(created_at), _reach(get("reach"))
         scorer, matcher = self.brands[brand]
         rows.add(
             brand,
