@@ -34,7 +34,7 @@ from monitor.config_sections import BrandConfig
 from monitor.lock import lock_held
 from monitor.matching import BrandMatcher
 from monitor.sentiment.pool import ScorerSpec, ordered, start_pool, warm_up
-from monitor.store import RowsBySource, SourceRows, Store, ts
+from monitor.store import RowsBySource, SourceRows, Store, mention_row, ts
 from monitor.text import clean_field
 
 BATCH = 2_000  # rows per job: small enough that a job and its results cross processes cheaply
@@ -209,7 +209,8 @@ class _Worker:
             raise ValueError(f"brand {brand[:40]!r} is not configured ({', '.join(self.brands)})")
         created, reach = _epoch_seconds(created_at), _reach(get("reach"))
         scorer, matcher = self.brands[brand]
-        rows.add(
+        topics = matcher.topics_of(text)
+        row = mention_row(
             brand,
             _field(get("channel")) or self.setup.channel,
             native_id,
@@ -218,9 +219,11 @@ class _Worker:
             reach,
             text,
             created,
+            rows.fetched_at,
             scorer.score(text),
-            matcher.topics_of(text),
+            topics,
         )
+        rows.add(row, topics)
 
     def work(self, job: _Job) -> _Done:
         rows = RowsBySource(datetime.now(UTC))

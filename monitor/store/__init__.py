@@ -27,7 +27,7 @@ from monitor.store.incidents import IncidentStore
 from monitor.store.mentions import MentionStore, PollState
 from monitor.store.operations import Heartbeat, OperationsStore
 from monitor.store.outbox import OutboxStore
-from monitor.store.rows import RowsBySource, SourceRows, source_rows
+from monitor.store.rows import RowsBySource, SourceRows, mention_row, source_rows
 from monitor.store.schema import MIGRATIONS, Migration, migrate, portable, schema_version
 from monitor.store.transfer import TransferQueries
 
@@ -49,6 +49,7 @@ __all__ = [
     "StoreError",
     "from_ts",
     "is_postgres_url",
+    "mention_row",
     "portable",
     "reach_weight",
     "source_rows",

@@ -368,9 +368,11 @@ class MentionStore(SpikeQueries):
 def _insert_mentions(conn: DbConnection, scored: Sequence[Scored], fetched: int) -> dict[str, int]:
     """Insert the mentions not stored yet and their topics; how many were new, by label."""
     by_label: dict[str, list[tuple[Any, ...]]] = {}
+    topics: list[tuple[Any, ...]] = []
     for s in scored:
-        by_label.setdefault(s.score.label, []).append(scored_row(s, fetched))
-    topics = [row for s in scored for row in topic_rows(s)]
+        row = scored_row(s, fetched)
+        by_label.setdefault(s.score.label, []).append(row)
+        topics += topic_rows(row, s.topics)
     stored_by_label: dict[str, int] = {}
     for label, rows in by_label.items():
         # rowcount, not total_changes: the aggregate triggers' writes are not new mentions.

@@ -92,15 +92,15 @@ def scored_row(s: Scored, fetched_at: int) -> Row:
     )
 
 
-def topic_rows(s: Scored) -> list[Row]:
-    m = s.mention
-    return _topic_rows(s.brand, s.topics, m.channel, m.native_id, ts(m.created_at), s.score)
+# Where a mention row holds the fields its topic rows repeat (see INSERT_MENTION).
+_CREATED_AT, _LABEL = 9, 15
 
 
-def _topic_rows(
-    brand: str, topics: tuple[str, ...], channel: str, native_id: str, created_at: int, score: Score
-) -> list[Row]:
-    return [(brand, topic, channel, native_id, created_at, score.label) for topic in topics]
+def topic_rows(row: Row, topics: tuple[str, ...]) -> list[Row]:
+    """The topic rows of the mention in ``row`` (built by `mention_row`)."""
+    brand, channel, native_id = row[0], row[1], row[2]
+    created_at, label = row[_CREATED_AT], row[_LABEL]
+    return [(brand, topic, channel, native_id, created_at, label) for topic in topics]
 
 
 class RowsBySource:
@@ -110,62 +110,15 @@ class RowsBySource:
         self.fetched_at = ts(fetched)
         self._groups: dict[tuple[str, str], SourceRows] = {}
 
-    def add(
-        self,
-        brand: str,
-        channel: str,
-        native_id: str,
-        url: str,
-        author: str,
-        reach: float | None,
-        text: str,
-        created_at: int,
-        score: Score,
-        topics: tuple[str, ...],
-        lang: str | None = None,
-        rating: int | None = None,
-    ) -> None:
-        """One mention's row and its topics' rows: its fields already valid UTF-8 without NUL
-        (as `Mention` makes them)."""
+    def add(self, row: Row, topics: tuple[str, ...]) -> None:
+        """A mention's row (`mention_row`, fetched at ``fetched_at``) and its topics' rows."""
+        brand, channel = row[0], row[1]
         group = self._groups.get((brand, channel))
         if group is None:
             group = self._groups[brand, channel] = SourceRows(brand, channel, [], [])
-        group.mentions.append(
-            mention_row(
-                brand,
-                channel,
-                native_id,
-                url,
-                author,
-                reach,
-                text,
-                created_at,
-                self.fetched_at,
-                score,
-                topics,
-                lang,
-                rating,
-            )
-        )
+        group.mentions.append(row)
         if topics:
-            group.topics.extend(_topic_rows(brand, topics, channel, native_id, created_at, score))
-
-    def add_scored(self, s: Scored) -> None:
-        m = s.mention
-        self.add(
-            s.brand,
-            m.channel,
-            m.native_id,
-            m.url,
-            m.author,
-            m.author_reach,
-            m.text,
-            ts(m.created_at),
-            s.score,
-            s.topics,
-            m.lang,
-            m.rating,
-        )
+            group.topics.extend(topic_rows(row, topics))
 
     def groups(self) -> list[SourceRows]:
         return list(self._groups.values())
@@ -174,5 +127,5 @@ class RowsBySource:
 def source_rows(scored: Iterable[Scored], fetched: datetime) -> list[SourceRows]:
     rows = RowsBySource(fetched)
     for s in scored:
-        rows.add_scored(s)
+        rows.add(scored_row(s, rows.fetched_at), s.topics)
     return rows.groups()
