@@ -421,6 +421,41 @@ class DaemonProcess:
         self.proc.wait(timeout=30)
 
 
+class LoopbackWebhook(ThreadingHTTPServer):
+    """A webhook on loopback, served on threads of its own: each POST's body goes to
+    `receive`, and the request is answered 200 "ok" unless `receive` returns False (it is then
+    left unanswered, as a receiver that hangs or a sender killed mid-request leaves it)."""
+
+    def __init__(self) -> None:
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                if hook.receive(self.rfile.read(int(self.headers["Content-Length"]))):
+                    self.send_response(200)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.daemon_threads = True
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/hook"
+
+    def receive(self, body: bytes) -> bool:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
 class _BusyServer(ThreadingHTTPServer):
     # The default backlog of 5 drops connections when hundreds of polls arrive at once; the
     # client's retry of a dropped one would then show as two requests at once.

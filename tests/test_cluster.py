@@ -9,7 +9,6 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,7 @@ from monitor.models import utcnow
 from monitor.outbox import outbox_for
 from monitor.store import Store
 from monitor.store.cluster import SoleLeader
-from tests.helpers import FixedClock, algolia_page, make_alert, real_hn_hits
+from tests.helpers import FixedClock, LoopbackWebhook, algolia_page, make_alert, real_hn_hits
 
 
 @pytest.fixture
@@ -129,33 +128,20 @@ def test_a_standby_ticks_quickly_enough_to_take_over_within_a_detect_interval() 
     assert tick_every(timedelta(seconds=4)) == timedelta(seconds=1)
 
 
-class HeldHook(ThreadingHTTPServer):
+class HeldHook(LoopbackWebhook):
     """A Slack webhook that holds each request until released, counting what it got."""
 
     def __init__(self) -> None:
         self.bodies: list[bytes] = []
         self.arrived = threading.Event()
         self.release = threading.Event()
-        hook = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                hook.bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
-                hook.arrived.set()
-                hook.release.wait(timeout=30)
-                self.send_response(200)
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/hook"
+    def receive(self, body: bytes) -> bool:
+        self.bodies.append(body)
+        self.arrived.set()
+        self.release.wait(timeout=30)
+        return True
 
 
 @pytest.fixture
@@ -163,7 +149,7 @@ def held_hook() -> Iterator[HeldHook]:
     hook = HeldHook()
     yield hook
     hook.release.set()
-    hook.shutdown()
+    hook.close()
 
 
 def test_two_daemons_delivering_at_once_send_a_message_once(

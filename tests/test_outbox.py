@@ -11,7 +11,6 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,7 @@ from monitor.outbox_payload import build_alert, decode, encode
 from monitor.poller import BrandPipeline
 from monitor.spikes import Detector
 from monitor.store import Store
-from tests.helpers import FixedClock, fixture_path, make_alert
+from tests.helpers import FixedClock, LoopbackWebhook, fixture_path, make_alert
 
 NOW = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
 
@@ -273,7 +272,7 @@ def test_send_digest_now_sends_that_digest_and_leaves_other_queued_messages(
         assert alert.kind == "opened"
 
 
-class Webhook:
+class Webhook(LoopbackWebhook):
     """A loopback Slack webhook that records each body it gets and, while `hold` is clear,
     keeps every request waiting (a receiver that hangs)."""
 
@@ -283,31 +282,14 @@ class Webhook:
         if not hold:
             self.released.set()
         self.received = threading.Condition()
-        hook = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-                with hook.received:
-                    hook.bodies.append(body)
-                    hook.received.notify_all()
-                hook.released.wait(timeout=30)
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+    def receive(self, body: bytes) -> bool:
+        with self.received:
+            self.bodies.append(body.decode())
+            self.received.notify_all()
+        self.released.wait(timeout=30)
+        return True
 
     def wait_for(self, count: int) -> bool:
         """Whether `count` bodies arrived within a generous bound (never reached when green)."""
@@ -316,8 +298,7 @@ class Webhook:
 
     def close(self) -> None:
         self.released.set()
-        self.server.shutdown()
-        self.server.server_close()
+        super().close()
 
 
 def sample_alert(team: str, n: int) -> Alert:

@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ import pytest
 from monitor.demo import demo_config_text
 from monitor.demo_script import ScriptedMention, hit, scripted_week
 from monitor.store import Store
-from tests.helpers import DaemonProcess, RecordingSource
+from tests.helpers import DaemonProcess, LoopbackWebhook, RecordingSource
 from tests.postgres_server import PostgresServer
 
 
@@ -130,7 +129,7 @@ def test_a_killed_pollers_source_is_polled_by_the_other_and_nothing_is_lost_or_d
     assert source.most_at_once["alpha"] == 1
 
 
-class SlackHook(ThreadingHTTPServer):
+class SlackHook(LoopbackWebhook):
     """A Slack webhook that leaves its first request unanswered (the sender dies with it in
     flight) and accepts every later one, recording what it accepted."""
 
@@ -140,33 +139,21 @@ class SlackHook(ThreadingHTTPServer):
         self.killed = threading.Event()
         self.first = threading.Event()
         self.done = threading.Event()
-        hook = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                if not hook.first.is_set():
-                    hook.first.set()
-                    hook.done.wait(timeout=60)
-                    return
-                if not hook.killed.is_set():
-                    hook.before_kill += 1
-                hook.accepted.append(body)
-                self.send_response(200)
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.daemon_threads = True
-        threading.Thread(target=self.serve_forever, daemon=True).start()
+    def receive(self, body: bytes) -> bool:
+        if not self.first.is_set():
+            self.first.set()
+            self.done.wait(timeout=60)
+            return False
+        if not self.killed.is_set():
+            self.before_kill += 1
+        self.accepted.append(json.loads(body))
+        return True
 
     def close(self) -> None:
         self.done.set()
-        self.shutdown()
-        self.server_close()
+        super().close()
 
 
 def alerting_config(source: RecordingSource, hook_url: str) -> str:
@@ -198,14 +185,9 @@ def test_kill_9_of_the_sender_mid_alert_and_the_other_daemon_sends_each_alert_ex
     history, burst = scripted_week()
     source = RecordingSource([hit(m, now) for m in history + burst])
     hook = SlackHook()
-    url = f"http://127.0.0.1:{hook.server_address[1]}/hook"
-    text = (
-        demo_config_text(source.url.rstrip("/"), Path("demo.db"))
-        .replace("database: demo.db", "database: ${DATABASE_URL}")
-        .replace("log_level: WARNING", "log_level: INFO")
-        .replace("customer-care: {console: {}", f"customer-care: {{slack: {{webhook_url: '{url}'}}")
-        # The killed sender marked its alert as being sent: presumed dead soon after its last beat.
-        .replace("deliver_every: 1s}", "deliver_every: 1s, presumed_dead_after: 2s}")
+    # The killed sender marked its alert as being sent: presumed dead soon after its last beat.
+    text = alerting_config(source, hook.url).replace(
+        "deliver_every: 1s}", "deliver_every: 1s, presumed_dead_after: 2s}"
     )
     try:
         leader = start(text)
@@ -305,36 +287,22 @@ def _pump(source: socket.socket, sink: socket.socket) -> None:
             sink.sendall(data)
 
 
-class CuttingHook(ThreadingHTTPServer):
+class CuttingHook(LoopbackWebhook):
     """A Slack webhook that accepts every post, recording it; during the first it runs
     `on_first` before answering (the sender is cut off from its database mid-send)."""
 
     def __init__(self, on_first: Callable[[], object]) -> None:
         self.accepted: list[dict[str, object]] = []
         self.first = threading.Event()
-        hook = self
+        self.on_first = on_first
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                hook.accepted.append(body)
-                if not hook.first.is_set():
-                    on_first()
-                    hook.first.set()
-                self.send_response(200)
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.daemon_threads = True
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.shutdown()
-        self.server_close()
+    def receive(self, body: bytes) -> bool:
+        self.accepted.append(json.loads(body))
+        if not self.first.is_set():
+            self.on_first()
+            self.first.set()
+        return True
 
 
 def within(daemon: DaemonProcess, seconds: float, *fragments: str) -> str:
@@ -372,7 +340,7 @@ def test_a_daemon_cut_off_from_the_database_mid_send_and_the_other_send_each_ale
         cut_at.append(time.monotonic())
 
     hook = CuttingHook(cut)
-    text = alerting_config(source, f"http://127.0.0.1:{hook.server_address[1]}/hook")
+    text = alerting_config(source, hook.url)
     proxied = database_url.replace(f":{postgres_server.port}/", f":{proxy.port}/")
     cut_off = DaemonProcess(write_config(text, "cut.yaml"), env={"DATABASE_URL": proxied})
     try:
