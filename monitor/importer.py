@@ -31,6 +31,7 @@ from typing import IO, Any
 
 from monitor.config import Config
 from monitor.config_sections import BrandConfig
+from monitor.database_setting import PostgresDatabase
 from monitor.lock import lock_held
 from monitor.matching import BrandMatcher
 from monitor.sentiment.pool import ScorerSpec, ordered, start_pool, warm_up
@@ -330,10 +331,12 @@ def import_file(
     size = path.stat().st_size
 
     def keep(done: _Done) -> None:
-        if not report.rows:
-            worth = worth_deferring(store, done, size, lock_held(config.database))
-            if defer_indexes or (defer_indexes is None and worth):
-                stack.enter_context(store.indexes_deferred())
+        if not report.rows and (
+            defer_indexes
+            if defer_indexes is not None
+            else worth_deferring(store, done.rows * size / max(done.end, 1), config.database)
+        ):
+            stack.enter_context(store.indexes_deferred())
         report.rows += done.rows
         report.bad += len(done.errors)
         report.errors += done.errors[: SHOWN_ERRORS - len(report.errors)]
@@ -372,14 +375,15 @@ def import_file(
     return report
 
 
-def worth_deferring(store: Store, first: _Done, size: int, daemon_running: bool) -> bool:
-    """Whether to load without the mention indexes and build them after: for a file of many
-    rows (estimated from the first job's bytes) into a database holding no more mentions than
-    it brings (each index is rebuilt over every row), while no daemon reads the database."""
-    if daemon_running or first.end <= 0:
-        return False
-    expected = first.rows * size / first.end
-    return expected >= DEFER_INDEXES_ROWS and store.mention_rows_estimate() <= expected
+def worth_deferring(store: Store, rows: float, database: Path | PostgresDatabase) -> bool:
+    """Whether to load ``rows`` (the file's, estimated from its first job) without the mention
+    indexes and build them after: for many rows, into a database holding no more mentions than
+    that (each index is rebuilt over every row), while no daemon reads the database."""
+    return (
+        rows >= DEFER_INDEXES_ROWS
+        and store.mention_rows_estimate() <= rows
+        and not lock_held(database)
+    )
 
 
 def _while(going: Callable[[], bool], jobs: Iterator[_Job]) -> Iterator[_Job]:

@@ -3,6 +3,7 @@ real VADER scores, the pool path, and the aggregates detection reads."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sqlite3
@@ -18,6 +19,7 @@ from click.testing import CliRunner
 from monitor.cli import main
 from monitor.config import Config, load_config
 from monitor.importer import ImportFileError, import_file, parse_time, worth_deferring
+from monitor.lock import DaemonLock
 from monitor.store import Store
 from monitor.store.bulk import DEFERRABLE_INDEXES, missing_indexes
 
@@ -271,32 +273,27 @@ def test_a_load_without_indexes_builds_them_after_and_finds_the_same_rows(
     assert len(window) == negative > 250  # read through the rebuilt (brand, label) index
 
 
-class _First:
-    def __init__(self, rows: int, end: int) -> None:
-        self.rows, self.end = rows, end
-
-
 @pytest.mark.parametrize(
-    ("stored", "size", "daemon", "worth"),
+    ("stored", "rows", "daemon", "worth"),
     [
-        (0, 10_000_000, False, True),  # ~100k rows into an empty database
-        (0, 10_000_000, True, False),  # a running daemon reads the indexes meanwhile
-        (300_000, 10_000_000, False, False),  # rebuilding over 300k stored rows costs more
-        (0, 1_000_000, False, False),  # ~10k rows: too few to gain from it
+        (0, 100_000, False, True),  # a large file into an empty database
+        (0, 100_000, True, False),  # a running daemon reads the indexes meanwhile
+        (300_000, 100_000, False, False),  # rebuilding over 300k stored rows costs more
+        (0, 10_000, False, False),  # too few rows to gain from it
     ],
 )
 def test_the_indexes_are_deferred_only_for_a_large_load_into_a_smaller_database(
-    tmp_path: Path, stored: int, size: int, daemon: bool, worth: bool
+    tmp_path: Path, stored: int, rows: int, daemon: bool, worth: bool
 ) -> None:
-    with Store(tmp_path / "m.db") as store:
+    path = tmp_path / "m.db"
+    with Store(path) as store, DaemonLock(path) if daemon else contextlib.nullcontext():
         if stored:
             with store.transaction() as conn:
                 conn.execute(
                     f"INSERT INTO mentions (rowid, brand, channel, native_id, text, created_at, "
                     f"label) VALUES ({stored}, 'Acme', 'import', 'x', 'acme', 0, 'neutral')"
                 )
-        first = _First(rows=2000, end=200_000)  # 100 bytes a row
-        assert worth_deferring(store, first, size, daemon) is worth
+        assert worth_deferring(store, rows, path) is worth
 
 
 KILLED_MID_LOAD = """
