@@ -7,9 +7,10 @@ importing the same file again stores nothing new. Whether the workers are a proc
 this process is measured, not guessed: the first jobs run here, the next ones in the pool, and
 the pool keeps the rest only if it was faster (on a loaded machine it can be slower). The
 per-minute aggregates follow through the store's triggers, so detection and backtest see
-imported history at once. A large load into a smaller database goes in without the mention
-indexes, built after it (`Store.indexes_deferred`). A row that cannot be used is reported with
-its line number and skipped; the rest still goes in.
+imported history at once; a large load into a smaller database goes in without the mention
+indexes and those triggers, and builds them and counts the aggregates after it
+(`Store.bulk_load`). A row that cannot be used is reported with its line number and skipped;
+the rest still goes in.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from monitor.config_sections import BrandConfig
 from monitor.database_setting import PostgresDatabase
 from monitor.lock import lock_held
 from monitor.matching import BrandMatcher
-from monitor.sentiment.pool import ScorerSpec, ordered, start_pool, warm_up
+from monitor.sentiment.pool import ScorerSpec, forks_here, ordered, start_pool, warm_up
 from monitor.store import RowsBySource, SourceRows, Store, mention_row, ts
 from monitor.text import clean_field
 
@@ -45,8 +46,8 @@ TRIAL_JOBS = 3  # pool jobs timed (x 2, + 1) before choosing between the pool an
 # costs by the byte of text): starting one costs ~0.5 s (processes, VADER's lexicon, the
 # complaint patterns).
 POOL_WORTH_BYTES = 4_000_000
-# Below this many rows rebuilding the mention indexes after the load gains too little to matter.
-DEFER_INDEXES_ROWS = 20_000
+# Below this many rows a bulk load (indexes and aggregates built after it) gains too little.
+BULK_LOAD_ROWS = 20_000
 _REQUIRED = ("native_id", "created_at", "text")
 
 
@@ -295,13 +296,13 @@ def import_file(
     progress: Callable[[int, int], None] | None = None,
     workers: int | None = None,
     pool: bool | None = None,
-    defer_indexes: bool | None = None,
+    bulk_load: bool | None = None,
 ) -> ImportReport:
     """Import every good row of `path`; `progress(bytes read, file size)` after each job.
 
     ``pool``: None chooses between a pool of ``workers`` processes (default: one per core)
-    and this process by their measured rate; True or False forces one. ``defer_indexes``:
-    None decides from the first job (`worth_deferring`); True or False forces it.
+    and this process by their measured rate; True or False forces one. ``bulk_load``:
+    None decides from the first job (`worth_bulk_loading`); True or False forces it.
     """
     began = time.perf_counter()
     names = [b.name for b in config.brands]
@@ -332,11 +333,11 @@ def import_file(
 
     def keep(done: _Done) -> None:
         if not report.rows and (
-            defer_indexes
-            if defer_indexes is not None
-            else worth_deferring(store, done.rows * size / max(done.end, 1), config.database)
+            bulk_load
+            if bulk_load is not None
+            else worth_bulk_loading(store, done.rows * size / max(done.end, 1), config.database)
         ):
-            stack.enter_context(store.indexes_deferred())
+            stack.enter_context(store.bulk_load())
         report.rows += done.rows
         report.bad += len(done.errors)
         report.errors += done.errors[: SHOWN_ERRORS - len(report.errors)]
@@ -350,17 +351,23 @@ def import_file(
         jobs = _Gate(_jobs(path, raw_file, batch))
         local = _Worker(setup)
         if pool or (pool is None and workers > 1 and size > POOL_WORTH_BYTES):
+            forked = forks_here()
             executor = stack.enter_context(
                 start_pool(workers, _start_pool_worker, (setup,), __name__)
             )
-            # A fork server's processes take ~0.5 s to start: this process goes on with the
-            # file until they are up, so none waits for jobs; forked ones are up already, and
-            # this process scores one job to time itself against them.
-            warming = warm_up(executor, workers)
-            trial = itertools.chain(itertools.islice(jobs, 1), _while(warming.is_alive, jobs))
-            local_rate = _timed(map(local.work, trial), keep, from_start=True)
-            warming.join()
-            pooled = ordered(executor, _work_in_pool, jobs, 2 * workers)
+            # This process scores the first job to time itself against the pool. Forked
+            # workers are up already and start on the next jobs meanwhile; a fork server's
+            # take ~0.5 s to start, and this process goes on with the file until they are up.
+            trial = list(itertools.islice(jobs, 1))
+            if forked:
+                pooled = ordered(executor, _work_in_pool, jobs, 2 * workers)
+                local_rate = _timed(map(local.work, trial), keep, cpu=True)
+            else:
+                warming = warm_up(executor, workers)
+                more = _while(warming.is_alive, jobs)
+                local_rate = _timed(map(local.work, itertools.chain(trial, more)), keep, cpu=True)
+                warming.join()
+                pooled = ordered(executor, _work_in_pool, jobs, 2 * workers)
             pool_rate = _timed(itertools.islice(pooled, 2 * TRIAL_JOBS + 1), keep)
             if pool or (pool_rate is not None and pool_rate > (local_rate or 0.0)):
                 report.workers = workers
@@ -375,14 +382,13 @@ def import_file(
     return report
 
 
-def worth_deferring(store: Store, rows: float, database: Path | PostgresDatabase) -> bool:
-    """Whether to load ``rows`` (the file's, estimated from its first job) without the mention
-    indexes and build them after: for many rows, into a database holding no more mentions than
-    that (each index is rebuilt over every row), while no daemon reads the database."""
+def worth_bulk_loading(store: Store, rows: float, database: Path | PostgresDatabase) -> bool:
+    """Whether to load ``rows`` (the file's, estimated from its first job) as a bulk load
+    (`Store.bulk_load`): for many rows, into a database holding no more mentions than that
+    (each index is rebuilt and each aggregate counted over every row), while no daemon reads
+    the database."""
     return (
-        rows >= DEFER_INDEXES_ROWS
-        and store.mention_rows_estimate() <= rows
-        and not lock_held(database)
+        rows >= BULK_LOAD_ROWS and store.mention_rows_estimate() <= rows and not lock_held(database)
     )
 
 
@@ -412,22 +418,24 @@ class _Gate(Iterator[_Job]):
 
 
 def _timed(
-    results: Iterator[_Done], keep: Callable[[_Done], None], from_start: bool = False
+    results: Iterator[_Done], keep: Callable[[_Done], None], cpu: bool = False
 ) -> float | None:
-    """Rows per second while storing ``results``: from the first result on (a pool's start-up
-    is paid once, not per row), or from now with ``from_start``; None when there were too
-    few results to tell."""
-    began = time.perf_counter() if from_start else None
+    """Rows per second while storing ``results``, from the first result on (a pool's start-up
+    is paid once, not per row); None when there were too few results to tell. With ``cpu``,
+    per second of this thread's CPU time from now, all results counted: what this process
+    does on a core of its own, however many processes share the cores meanwhile."""
+    clock = time.thread_time if cpu else time.perf_counter
+    began = clock() if cpu else None
     rows = 0
     for done in results:
         keep(done)
         if began is None:
-            began = time.perf_counter()
+            began = clock()
         else:
             rows += done.rows
     if began is None or not rows:
         return None
-    return rows / max(time.perf_counter() - began, 1e-9)
+    return rows / max(clock() - began, 1e-9)
 
 
 def terminal_progress(stream: IO[str]) -> Callable[[int, int], None]:

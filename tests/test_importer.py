@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from monitor.cli import main
 from monitor.config import Config, load_config
-from monitor.importer import ImportFileError, import_file, parse_time, worth_deferring
+from monitor.importer import ImportFileError, import_file, parse_time, worth_bulk_loading
 from monitor.lock import DaemonLock
 from monitor.store import Store
 from monitor.store.bulk import DEFERRABLE_INDEXES, missing_indexes
@@ -261,9 +261,9 @@ def test_a_load_without_indexes_builds_them_after_and_finds_the_same_rows(
             missing_during.append(missing_indexes(conn))
 
     with Store(config.database) as store:
-        report = import_file(config, store, path, brand="Acme", batch=100, defer_indexes=True,
+        report = import_file(config, store, path, brand="Acme", batch=100, bulk_load=True,
                              progress=look)  # fmt: skip
-        again = import_file(config, store, path, brand="Acme", batch=100, defer_indexes=True)
+        again = import_file(config, store, path, brand="Acme", batch=100, bulk_load=True)
         window = store.negative_evidence("Acme", "brand", "Acme", T0, T0 + timedelta(hours=1), 500)
         negative = store.label_counts("Acme")["negative"]
     assert missing_during == [list(DEFERRABLE_INDEXES)] * 3
@@ -271,6 +271,33 @@ def test_a_load_without_indexes_builds_them_after_and_finds_the_same_rows(
         assert missing_indexes(conn) == []
     assert (report.stored, again.stored, again.duplicates) == (300, 0, 300)
     assert len(window) == negative > 250  # read through the rebuilt (brand, label) index
+
+
+def _aggregates(path: Path) -> list[tuple[object, ...]]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(
+            "SELECT * FROM negative_minutes WHERE n > 0 ORDER BY 1, 2, 3, 4"
+        ).fetchall()
+
+
+def test_a_bulk_load_counts_the_same_aggregates_as_a_load_row_by_row(
+    config: Config, tmp_path: Path
+) -> None:
+    rows = _rows(300) + [
+        {"native_id": f"z{i}", "created_at": T0.timestamp() + 7 * i, "text": "zed is awful",
+         "brand": "Zed", "channel": "reddit", "reach": 50 * i}
+        for i in range(40)
+    ]  # fmt: skip
+    path = jsonl(tmp_path / "m.jsonl", rows)
+    with Store(tmp_path / "bulk.db") as bulk, Store(tmp_path / "rows.db") as by_row:
+        import_file(config, bulk, path, brand="Acme", batch=100, bulk_load=True)
+        import_file(config, by_row, path, brand="Acme", batch=100, bulk_load=False)
+    counted = _aggregates(tmp_path / "bulk.db")
+    assert {(brand, kind) for brand, kind, *_ in counted} == {
+        ("Acme", "brand"), ("Acme", "channel"), ("Acme", "topic"), ("Zed", "brand"),
+        ("Zed", "channel"),
+    }  # fmt: skip
+    assert counted == _aggregates(tmp_path / "rows.db")
 
 
 @pytest.mark.parametrize(
@@ -293,7 +320,7 @@ def test_the_indexes_are_deferred_only_for_a_large_load_into_a_smaller_database(
                     f"INSERT INTO mentions (rowid, brand, channel, native_id, text, created_at, "
                     f"label) VALUES ({stored}, 'Acme', 'import', 'x', 'acme', 0, 'neutral')"
                 )
-        assert worth_deferring(store, rows, path) is worth
+        assert worth_bulk_loading(store, rows, path) is worth
 
 
 KILLED_MID_LOAD = """
@@ -306,11 +333,11 @@ from monitor.store import Store
 config = load_config(Path(sys.argv[1]))
 with Store(config.database) as store:
     import_file(config, store, Path(sys.argv[2]), brand="Acme", batch=100, workers=1,
-                defer_indexes=True, progress=lambda done, total: os.kill(os.getpid(), signal.SIGKILL))
+                bulk_load=True, progress=lambda done, total: os.kill(os.getpid(), signal.SIGKILL))
 """
 
 
-def test_an_import_killed_mid_load_leaves_indexes_the_next_open_builds(
+def test_an_import_killed_mid_load_leaves_indexes_and_counts_the_next_open_finishes(
     write_config: Callable[[str], Path], tmp_path: Path
 ) -> None:
     config_path = write_config(CONFIG)
@@ -322,7 +349,10 @@ def test_an_import_killed_mid_load_leaves_indexes_the_next_open_builds(
     assert killed.returncode == -signal.SIGKILL
     with sqlite3.connect(config.database) as conn:
         assert missing_indexes(conn) == list(DEFERRABLE_INDEXES)
+    assert _aggregates(config.database) == []  # the 100 rows stored are not counted yet
     with Store(config.database) as store:
+        counts = store.negative_minutes("Acme", "brand", "Acme", T0, T0 + timedelta(1))[1]
+        assert sum(counts) == 100  # this open counted them
         report = import_file(config, store, path, brand="Acme", batch=100)
     with sqlite3.connect(config.database) as conn:
         assert missing_indexes(conn) == []

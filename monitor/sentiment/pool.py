@@ -11,11 +11,12 @@ stays flat however many there are, and results come back in the jobs' order.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -112,7 +113,7 @@ def start_pool(
     and builds the default Scorer once (``preload``), and each worker forks from it with that
     done, ~0.5 s later.
     """
-    if threading.active_count() == 1:
+    if forks_here():
         pool = ProcessPoolExecutor(
             workers, multiprocessing.get_context("fork"), initializer, initargs
         )
@@ -122,6 +123,12 @@ def start_pool(
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([module, "monitor.sentiment.preload"])
     return ProcessPoolExecutor(workers, context, initializer, initargs)
+
+
+def forks_here() -> bool:
+    """Whether `start_pool` forks its workers from this process, so that they are up when it
+    returns; else they come from a fork server (see `start_pool`)."""
+    return threading.active_count() == 1
 
 
 def warm_up(pool: ProcessPoolExecutor, workers: int) -> threading.Thread:
@@ -137,14 +144,23 @@ def warm_up(pool: ProcessPoolExecutor, workers: int) -> threading.Thread:
 
 
 def ordered(
-    pool: ProcessPoolExecutor, work: Callable[[J], R], jobs: Iterable[J], in_flight: int
+    pool: ProcessPoolExecutor, work: Callable[[J], R], jobs: Iterator[J], in_flight: int
 ) -> Iterator[R]:
     """``work(job)`` for each job on the pool, in the jobs' order, at most ``in_flight``
-    jobs out at once (``Executor.map`` would take the whole stream in first)."""
-    pending: deque[Future[R]] = deque()
+    jobs out at once (``Executor.map`` would take the whole stream in first). The first
+    ``in_flight`` go out at once, here: the workers start on them while the caller goes on."""
+    pending: deque[Future[R]] = deque(
+        pool.submit(work, job) for job in itertools.islice(jobs, in_flight)
+    )
+    return _drain(pool, work, jobs, pending)
+
+
+def _drain(
+    pool: ProcessPoolExecutor, work: Callable[[J], R], jobs: Iterator[J], pending: deque[Future[R]]
+) -> Iterator[R]:
     for job in jobs:
+        result = pending.popleft().result()
         pending.append(pool.submit(work, job))
-        if len(pending) >= in_flight:
-            yield pending.popleft().result()
+        yield result
     while pending:
         yield pending.popleft().result()

@@ -19,7 +19,7 @@ import sqlite_utils
 from monitor.database_setting import PostgresDatabase, is_postgres_url, shown_url
 from monitor.store.aggregates import AggregateQueries
 from monitor.store.base import StoreError, from_ts, immediate, reach_weight, ts
-from monitor.store.bulk import BulkLoads, restore_indexes
+from monitor.store.bulk import BulkLoads, finish_bulk_load
 from monitor.store.cluster import ClusterStore, DaemonRow, LeaderLock, Lease
 from monitor.store.connection import connect, explain
 from monitor.store.digests import DigestQueries, DigestScope
@@ -96,7 +96,7 @@ class Store(
         self._version: Callable[[], int] = partial(schema_version, sqlite_conn)
         try:
             migrate(sqlite_utils.Database(sqlite_conn), self.path)
-            restore_indexes(sqlite_conn)
+            finish_bulk_load(sqlite_conn)
         except sqlite3.Error as exc:
             sqlite_conn.close()
             raise explain(self.path, exc) from exc

@@ -13,7 +13,7 @@ from datetime import datetime
 
 import sqlite_utils
 
-from monitor.store.base import Connection, at, ts
+from monitor.store.base import Connection, DbConnection, at, ts
 
 # One row per scope and minute: (brand, kind, value, minute) with minute = created_at / 60.
 _TABLE = """CREATE TABLE IF NOT EXISTS negative_minutes (
@@ -64,49 +64,54 @@ def _topic_body(sql: str, row: str) -> str:
     )
 
 
+# What keeps the table in step, by trigger name. A bulk load goes without the two that count
+# inserts (`BULK_LOAD_TRIGGERS`) and counts what it loaded once after it (`recount`).
+TRIGGERS = {
+    "negative_minutes_add": _trigger(
+        "negative_minutes_add", "INSERT", "mentions", "NEW", _mention_body(_UPSERT, "NEW")
+    ),
+    "negative_minutes_remove": _trigger(
+        "negative_minutes_remove", "DELETE", "mentions", "OLD", _mention_body(_DECREMENT, "OLD")
+    ),
+    # A topic row reads its mention's weight, so a purge deletes topics before mentions.
+    "negative_minutes_topic_add": _trigger(
+        "negative_minutes_topic_add", "INSERT", "mention_topics", "NEW", _topic_body(_UPSERT, "NEW")
+    ),
+    "negative_minutes_topic_remove": _trigger(
+        "negative_minutes_topic_remove",
+        "DELETE",
+        "mention_topics",
+        "OLD",
+        _topic_body(_DECREMENT, "OLD"),
+    ),
+}
+BULK_LOAD_TRIGGERS = ("negative_minutes_add", "negative_minutes_topic_add")
+
+
 def create_aggregates(db: sqlite_utils.Database) -> None:
     """The table, its upkeep triggers and a backfill from the mentions already stored."""
     fresh = not db.table("negative_minutes").exists()
     db.execute(_TABLE)
-    db.execute(
-        _trigger("negative_minutes_add", "INSERT", "mentions", "NEW", _mention_body(_UPSERT, "NEW"))
-    )
-    db.execute(
-        _trigger(
-            "negative_minutes_remove", "DELETE", "mentions", "OLD", _mention_body(_DECREMENT, "OLD")
-        )
-    )
-    # A topic row reads its mention's weight, so a purge deletes topics before mentions.
-    db.execute(
-        _trigger(
-            "negative_minutes_topic_add",
-            "INSERT",
-            "mention_topics",
-            "NEW",
-            _topic_body(_UPSERT, "NEW"),
-        )
-    )
-    db.execute(
-        _trigger(
-            "negative_minutes_topic_remove",
-            "DELETE",
-            "mention_topics",
-            "OLD",
-            _topic_body(_DECREMENT, "OLD"),
-        )
-    )
-    if not fresh:
-        return
-    for kind, value, source in (
-        ("brand", "brand", "mentions m"),
-        ("channel", "channel", "mentions m"),
-    ):
-        db.execute(
+    for sql in TRIGGERS.values():
+        db.execute(sql)
+    if fresh:
+        _count(db.conn)
+
+
+def recount(conn: DbConnection) -> None:
+    """Count every stored mention again: after a bulk load, which went without the triggers."""
+    conn.execute("DELETE FROM negative_minutes")
+    _count(conn)
+
+
+def _count(conn: DbConnection) -> None:
+    for kind, value in (("brand", "brand"), ("channel", "channel")):
+        conn.execute(
             f"INSERT INTO negative_minutes SELECT m.brand, '{kind}', m.{value}, "
-            f"m.created_at / 60, count(*), sum(m.weight) FROM {source} WHERE m.label = 'negative' "
-            "GROUP BY 1, 3, 4"
+            "m.created_at / 60, count(*), sum(m.weight) FROM mentions m "
+            "WHERE m.label = 'negative' GROUP BY 1, 3, 4"
         )
-    db.execute(
+    conn.execute(
         "INSERT INTO negative_minutes SELECT t.brand, 'topic', t.topic, t.created_at / 60, "
         "count(*), sum(coalesce(m.weight, 1.0)) FROM mention_topics t LEFT JOIN mentions m "
         "ON m.brand = t.brand AND m.channel = t.channel AND m.native_id = t.native_id "

@@ -62,10 +62,10 @@ def test_opening_a_store_builds_the_indexes_an_interrupted_load_left_out(tmp_pat
     assert _missing(path) == []
 
 
-def test_indexes_deferred_builds_them_again_when_the_load_fails(tmp_path: Path) -> None:
+def test_a_bulk_load_builds_the_indexes_again_when_it_fails(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     with Store(path) as store:
-        with pytest.raises(RuntimeError), store.indexes_deferred():
+        with pytest.raises(RuntimeError), store.bulk_load():
             assert _missing(path) == list(DEFERRABLE_INDEXES)
             raise RuntimeError("the load broke")
         assert _missing(path) == []
