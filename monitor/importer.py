@@ -130,11 +130,14 @@ def parse_time(value: Any) -> datetime:
 def _iso_time(text: str) -> datetime:
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
-    except (OverflowError, ValueError):
+    except ValueError:
         raise ValueError(
             f"created_at {text[:40]!r} is neither ISO 8601 nor epoch seconds"
         ) from None
+    try:
+        return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    except OverflowError:  # year 1 or 9999 pushed past the calendar by its offset
+        raise ValueError(f"created_at {text[:40]!r} is out of range in UTC") from None
 
 
 def _text(value: Any) -> str:

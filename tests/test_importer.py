@@ -223,6 +223,13 @@ def test_a_created_at_out_of_range_costs_that_row_only(config: Config, tmp_path:
     )
 
 
+def test_an_iso_time_its_offset_pushes_out_of_the_calendar_is_named_out_of_range() -> None:
+    with pytest.raises(ValueError, match="out of range in UTC"):
+        parse_time("0001-01-01T00:30:00+01:00")
+    with pytest.raises(ValueError, match="neither ISO 8601 nor epoch seconds"):
+        parse_time("yesterday")
+
+
 def test_imported_fields_are_stored_as_valid_utf8_without_nul(
     config: Config, tmp_path: Path
 ) -> None:
