@@ -307,6 +307,25 @@ def test_a_bulk_load_counts_the_same_aggregates_as_a_load_row_by_row(
     assert counted == _aggregates(tmp_path / "rows.db")
 
 
+def test_a_store_opened_mid_bulk_load_finishes_it_and_the_counts_stay_exact(
+    config: Config, tmp_path: Path
+) -> None:
+    path = jsonl(tmp_path / "m.jsonl", _rows(300))
+    missing_after_open: list[list[str]] = []
+
+    def open_another(done: int, total: int) -> None:
+        if not missing_after_open:
+            with Store(config.database), sqlite3.connect(config.database) as conn:
+                missing_after_open.append(missing_indexes(conn))
+
+    with Store(config.database) as store, Store(tmp_path / "rows.db") as by_row:
+        import_file(config, store, path, brand="Acme", batch=100, bulk_load=True,
+                    progress=open_another)  # fmt: skip
+        import_file(config, by_row, path, brand="Acme", batch=100, bulk_load=False)
+    assert missing_after_open == [[]]  # the other open built them; the load went on with them
+    assert _aggregates(config.database) == _aggregates(tmp_path / "rows.db")
+
+
 @pytest.mark.parametrize(
     ("stored", "rows", "daemon", "worth"),
     [
