@@ -105,12 +105,16 @@ def recount(conn: DbConnection) -> None:
 
 
 def _count(conn: DbConnection) -> None:
-    for kind, value in (("brand", "brand"), ("channel", "channel")):
-        conn.execute(
-            f"INSERT INTO negative_minutes SELECT m.brand, '{kind}', m.{value}, "
-            "m.created_at / 60, count(*), sum(m.weight) FROM mentions m "
-            "WHERE m.label = 'negative' GROUP BY 1, 3, 4"
-        )
+    conn.execute(
+        "INSERT INTO negative_minutes SELECT m.brand, 'channel', m.channel, m.created_at / 60, "
+        "count(*), sum(m.weight) FROM mentions m WHERE m.label = 'negative' GROUP BY 1, 3, 4"
+    )
+    # A brand's minute is the sum of its channels' (every mention has one channel): one scan
+    # of the mentions fewer, a third of a recount's time.
+    conn.execute(
+        "INSERT INTO negative_minutes SELECT brand, 'brand', brand, minute, sum(n), sum(reach) "
+        "FROM negative_minutes WHERE scope_kind = 'channel' GROUP BY brand, minute"
+    )
     conn.execute(
         "INSERT INTO negative_minutes SELECT t.brand, 'topic', t.topic, t.created_at / 60, "
         "count(*), sum(coalesce(m.weight, 1.0)) FROM mention_topics t LEFT JOIN mentions m "
