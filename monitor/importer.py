@@ -1,11 +1,12 @@
 """`monitor import FILE`: load historical mentions from .jsonl or .csv into the store.
 
 Streams the file (memory stays flat however large it is) in jobs of a few thousand rows. A job
-is parsed, validated, matched to its topics and scored by one worker, and this process only
-reads the file and stores what comes back, with INSERT OR IGNORE on the mention key, so
-importing the same file again stores nothing new. Whether the workers are a process pool or
-this process is measured, not guessed: the first jobs run here, the next ones in the pool, and
-the pool keeps the rest only if it was faster (on a loaded machine it can be slower). The
+is parsed, validated, matched to its topics and scored by one worker (`import_worker`), and
+this process only reads the file and stores what comes back, with INSERT OR IGNORE on the
+mention key, so importing the same file again stores nothing new (and scores nothing again:
+a worker skips the rows stored already). Whether the workers are a process pool or this
+process is measured, not guessed: the first jobs run here, the next ones in the pool, and the
+pool keeps the rest only if it was faster (on a loaded machine it can be slower). The
 per-minute aggregates follow through the store's triggers, so detection and backtest see
 imported history at once; a large load into a smaller database goes in without the mention
 indexes and those triggers, and builds them and counts the aggregates after it
@@ -16,28 +17,23 @@ the rest still goes in.
 from __future__ import annotations
 
 import csv
-import gc
 import io
 import itertools
-import json
-import math
 import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from monitor import import_worker
 from monitor.config import Config
-from monitor.config_sections import BrandConfig
 from monitor.database_setting import PostgresDatabase
+from monitor.import_worker import Done, Job, Setup, Worker, start_pool_worker, work_in_pool
 from monitor.lock import lock_held
-from monitor.matching import BrandMatcher
 from monitor.sentiment.pool import ScorerSpec, forks_here, ordered, start_pool, warm_up
-from monitor.store import RowsBySource, SourceRows, Store, mention_row, ts
-from monitor.text import clean_field
+from monitor.store import Store
 
 BATCH = 2_000  # rows per job: small enough that a job and its results cross processes cheaply
 SHOWN_ERRORS = 20  # bad rows listed in the summary; the rest are counted
@@ -63,6 +59,7 @@ class ImportReport:
     errors: list[tuple[int, str]] = field(default_factory=list)
     seconds: float = 0.0
     workers: int = 1  # processes that scored most of the rows
+    known: int = 0  # rows found stored before scoring (a re-run), neither scored nor written
 
     @property
     def duplicates(self) -> int:
@@ -71,7 +68,8 @@ class ImportReport:
     def summary(self) -> str:
         lines = [
             f"read {self.rows} rows: stored {self.stored} new, {self.duplicates} already "
-            f"stored, {self.bad} bad ({self.seconds:.1f}s, "
+            f"stored{f' ({self.known} skipped unscored)' if self.known else ''}, {self.bad} bad "
+            f"({self.seconds:.1f}s, "
             f"{self.rows / max(self.seconds, 1e-9):.0f} rows/s, "
             f"{'one process' if self.workers == 1 else f'{self.workers} worker processes'})"
         ]
@@ -81,186 +79,7 @@ class ImportReport:
         return "\n".join(lines)
 
 
-@dataclass(frozen=True, slots=True)
-class _Setup:
-    """What a worker builds its scorers and matchers from: plain picklable values."""
-
-    brands: tuple[tuple[BrandConfig, ScorerSpec], ...]
-    brand: str | None
-    channel: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Job:
-    """Rows of the file, each with its line number: a JSON line, or CSV fields under
-    ``header``; ``error`` is where the reader gave up on the rest of the file, if it did."""
-
-    rows: list[tuple[int, Any]]
-    header: tuple[str, ...] | None
-    end: int  # bytes of the file read when the job was cut, for the progress bar
-    error: tuple[int, str] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Done:
-    rows: int
-    inserts: list[SourceRows]  # ready for INSERT, so the storing process only writes them
-    errors: list[tuple[int, str]]
-    end: int
-
-
-def parse_time(value: Any) -> datetime:
-    """ISO 8601 (UTC unless it says otherwise) or epoch seconds."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = value
-    else:
-        text = str(value).strip()
-        try:
-            seconds = float(text)
-        except ValueError:
-            return _iso_time(text)
-    if not math.isfinite(seconds):
-        raise ValueError("created_at is not a finite number")
-    try:
-        return datetime.fromtimestamp(seconds, UTC)
-    except (OverflowError, OSError, ValueError):
-        raise ValueError(f"created_at {seconds!r} is out of range for epoch seconds") from None
-
-
-def _iso_time(text: str) -> datetime:
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(
-            f"created_at {text[:40]!r} is neither ISO 8601 nor epoch seconds"
-        ) from None
-    try:
-        return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
-    except OverflowError:  # year 1 or 9999 pushed past the calendar by its offset
-        raise ValueError(f"created_at {text[:40]!r} is out of range in UTC") from None
-
-
-def _text(value: Any) -> str:
-    if type(value) is str:  # nearly every value: no call to str()
-        return value
-    return "" if value is None else str(value)
-
-
-def _field(value: Any) -> str:
-    return "" if value is None else clean_field(_text(value))
-
-
-# The seconds datetime takes (years 1 to 9999): an int in range is its own timestamp.
-_EPOCH_RANGE = range(-62_135_596_800, 253_402_300_800)
-
-
-def _epoch_seconds(value: Any) -> int:
-    if type(value) is int and value in _EPOCH_RANGE:  # most files: no datetime round trip
-        return value
-    return ts(parse_time(value))
-
-
-def _reach(value: Any) -> float | None:
-    if type(value) in (int, float):
-        return float(value)
-    reach_text = _text(value).strip()
-    try:
-        return float(reach_text) if reach_text else None
-    except ValueError:
-        raise ValueError(f"reach {reach_text[:20]!r} is not a number") from None
-
-
-class _Worker:
-    """Turns a job's rows into INSERT rows and line-numbered errors; one per process."""
-
-    def __init__(self, setup: _Setup) -> None:
-        self.setup = setup
-        self.brands = {
-            brand.name: (spec.build(), BrandMatcher(brand)) for brand, spec in setup.brands
-        }
-
-    def record(self, payload: Any, header: tuple[str, ...] | None) -> dict[str, Any]:
-        if header is not None:
-            return dict(zip(header, payload, strict=False))
-        try:
-            row = json.loads(payload)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"not JSON ({exc.msg})") from None
-        if not isinstance(row, dict):
-            raise ValueError("not a JSON object")
-        return row
-
-    def add(self, raw: dict[str, Any], rows: RowsBySource) -> None:
-        """Check one row, score it and add it to ``rows``; ValueError says what is wrong.
-
-        Straight to the INSERT row, without a Mention and a Scored per row: building those
-        cost a fifth of a row's time in a worker. The fields are cleaned as Mention cleans."""
-        get = raw.get
-        native_id, created_at, text = (
-            _field(get("native_id")),
-            get("created_at"),
-            _field(get("text")),
-        )
-        if not native_id.strip():
-            raise ValueError("native_id is missing")
-        if not _text(created_at).strip():
-            raise ValueError("created_at is missing")
-        if not text.strip():
-            raise ValueError("text is missing")
-        brand = _text(get("brand")) or self.setup.brand
-        if not brand:
-            raise ValueError("brand is missing (add a brand field or pass --brand)")
-        if brand not in self.brands:
-            raise ValueError(f"brand {brand[:40]!r} is not configured ({', '.join(self.brands)})")
-        created, reach = _epoch_seconds(created_at), _reach(get("reach"))
-        scorer, matcher = self.brands[brand]
-        topics = matcher.topics_of(text)
-        row = mention_row(
-            brand,
-            _field(get("channel")) or self.setup.channel,
-            native_id,
-            _field(get("url")),
-            _field(get("author")),
-            reach,
-            text,
-            created,
-            rows.fetched_at,
-            scorer.score(text),
-            topics,
-        )
-        rows.add(row, topics)
-
-    def work(self, job: _Job) -> _Done:
-        rows = RowsBySource(datetime.now(UTC))
-        errors: list[tuple[int, str]] = []
-        for number, payload in job.rows:
-            try:
-                self.add(self.record(payload, job.header), rows)
-            except ValueError as exc:
-                errors.append((number, str(exc)))
-        if job.error is not None:
-            errors.append(job.error)
-        return _Done(len(job.rows) + (job.error is not None), rows.groups(), errors, job.end)
-
-
-_pool_worker: _Worker | None = None
-
-
-def _start_pool_worker(setup: _Setup) -> None:
-    global _pool_worker
-    _pool_worker = _Worker(setup)
-    # The lexicons, patterns and caches live as long as the process: frozen, the cyclic
-    # collector stops walking them each time a job's rows fill its youngest generation
-    # (measured: 3 us of a row's ~53 us in a worker).
-    gc.freeze()
-
-
-def _work_in_pool(job: _Job) -> _Done:
-    assert _pool_worker is not None, "the pool initializer builds the worker"
-    return _pool_worker.work(job)
-
-
-def _jobs(path: Path, raw_file: IO[bytes], batch: int) -> Iterator[_Job]:
+def _jobs(path: Path, raw_file: IO[bytes], batch: int) -> Iterator[Job]:
     """The file (.jsonl, .ndjson or .csv) cut into jobs of ``batch`` rows, read lazily."""
     handle = io.TextIOWrapper(raw_file, encoding="utf-8", errors="replace", newline="")
     suffix = path.suffix.lower()
@@ -268,7 +87,7 @@ def _jobs(path: Path, raw_file: IO[bytes], batch: int) -> Iterator[_Job]:
     if suffix != ".csv":
         lines = ((n, line) for n, line in enumerate(handle, 1) if not line.isspace())
         while chunk := list(itertools.islice(lines, batch)):
-            yield _Job(chunk, None, raw_file.tell())
+            yield Job(chunk, None, raw_file.tell())
         return
     reader = csv.reader(handle)
     header = tuple(next(reader, ()))
@@ -280,12 +99,12 @@ def _jobs(path: Path, raw_file: IO[bytes], batch: int) -> Iterator[_Job]:
             if row:  # a blank line, as csv.DictReader skips it
                 chunk.append((reader.line_num, row))
                 if len(chunk) >= batch:
-                    yield _Job(chunk, header, raw_file.tell())
+                    yield Job(chunk, header, raw_file.tell())
                     chunk = []
     except csv.Error as exc:
-        yield _Job(chunk, header, raw_file.tell(), (reader.line_num, f"CSV error ({exc})"))
+        yield Job(chunk, header, raw_file.tell(), (reader.line_num, f"CSV error ({exc})"))
         return
-    yield _Job(chunk, header, raw_file.tell())
+    yield Job(chunk, header, raw_file.tell())
 
 
 def import_file(
@@ -311,7 +130,7 @@ def import_file(
     names = [b.name for b in config.brands]
     if brand is not None and brand not in names:
         raise ImportFileError(f"--brand {brand!r} is not configured ({', '.join(names)})")
-    setup = _Setup(
+    setup = Setup(
         tuple(
             (
                 b,
@@ -327,6 +146,7 @@ def import_file(
         ),
         brand,
         channel or "import",
+        store.keys_file(),
     )
     if path.suffix.lower() not in (".jsonl", ".ndjson", ".csv"):
         raise ImportFileError(f"{path}: use a .jsonl or .csv file")
@@ -334,14 +154,20 @@ def import_file(
     report = ImportReport()
     size = path.stat().st_size
 
-    def keep(done: _Done) -> None:
+    def keep(done: Done) -> None:
         if not report.rows and (
             bulk_load
             if bulk_load is not None
-            else worth_bulk_loading(store, done.rows * size / max(done.end, 1), config.database)
+            else worth_bulk_loading(
+                store,
+                done.rows * size / max(done.end, 1),
+                config.database,
+                1 - done.known / max(done.rows, 1),
+            )
         ):
             stack.enter_context(store.bulk_load())
         report.rows += done.rows
+        report.known += done.known
         report.bad += len(done.errors)
         report.errors += done.errors[: SHOWN_ERRORS - len(report.errors)]
         if done.inserts:
@@ -352,25 +178,26 @@ def import_file(
     stack = ExitStack()
     with path.open("rb") as raw_file, stack:
         jobs = _Gate(_jobs(path, raw_file, batch))
-        local = _Worker(setup)
+        local = Worker(setup)
+        stack.callback(local.close)
         if pool or (pool is None and workers > 1 and size > POOL_WORTH_BYTES):
             forked = forks_here()
             executor = stack.enter_context(
-                start_pool(workers, _start_pool_worker, (setup,), __name__)
+                start_pool(workers, start_pool_worker, (setup,), import_worker.__name__)
             )
             # This process scores the first job to time itself against the pool. Forked
             # workers are up already and start on the next jobs meanwhile; a fork server's
             # take ~0.5 s to start, and this process goes on with the file until they are up.
             trial = list(itertools.islice(jobs, 1))
             if forked:
-                pooled = ordered(executor, _work_in_pool, jobs, 2 * workers)
+                pooled = ordered(executor, work_in_pool, jobs, 2 * workers)
                 local_rate = _timed(map(local.work, trial), keep, cpu=True)
             else:
                 warming = warm_up(executor, workers)
                 more = _while(warming.is_alive, jobs)
                 local_rate = _timed(map(local.work, itertools.chain(trial, more)), keep, cpu=True)
                 warming.join()
-                pooled = ordered(executor, _work_in_pool, jobs, 2 * workers)
+                pooled = ordered(executor, work_in_pool, jobs, 2 * workers)
             pool_rate = _timed(itertools.islice(pooled, 2 * TRIAL_JOBS + 1), keep)
             if pool or (pool_rate is not None and pool_rate > (local_rate or 0.0)):
                 report.workers = workers
@@ -385,30 +212,36 @@ def import_file(
     return report
 
 
-def worth_bulk_loading(store: Store, rows: float, database: Path | PostgresDatabase) -> bool:
-    """Whether to load ``rows`` (the file's, estimated from its first job) as a bulk load
-    (`Store.bulk_load`): for many rows, into a database holding no more mentions than that
-    (each index is rebuilt and each aggregate counted over every row), while no daemon reads
-    the database."""
+def worth_bulk_loading(
+    store: Store, rows: float, database: Path | PostgresDatabase, new: float = 1.0
+) -> bool:
+    """Whether to load ``rows`` (the file's, estimated from its first job, of which the share
+    ``new`` was not stored yet) as a bulk load (`Store.bulk_load`): for many rows, into a
+    database holding no more mentions than that (each index is rebuilt and each aggregate
+    counted over every row), while no daemon reads the database. Not for a re-run whose first
+    rows are stored already (an interrupted import): it brings too few new ones."""
     return (
-        rows >= BULK_LOAD_ROWS and store.mention_rows_estimate() <= rows and not lock_held(database)
+        rows >= BULK_LOAD_ROWS
+        and new > 0.5
+        and store.mention_rows_estimate() <= rows
+        and not lock_held(database)
     )
 
 
-def _while(going: Callable[[], bool], jobs: Iterator[_Job]) -> Iterator[_Job]:
+def _while(going: Callable[[], bool], jobs: Iterator[Job]) -> Iterator[Job]:
     """The next jobs, for as long as ``going()`` says."""
     while going() and (job := next(jobs, None)) is not None:
         yield job
 
 
-class _Gate(Iterator[_Job]):
+class _Gate(Iterator[Job]):
     """The file's jobs, with a gate: closed, it ends the pool's stream without ending the file."""
 
-    def __init__(self, jobs: Iterator[_Job]) -> None:
+    def __init__(self, jobs: Iterator[Job]) -> None:
         self._jobs = jobs
         self._open = True
 
-    def __next__(self) -> _Job:
+    def __next__(self) -> Job:
         if not self._open:
             raise StopIteration
         return next(self._jobs)
@@ -421,7 +254,7 @@ class _Gate(Iterator[_Job]):
 
 
 def _timed(
-    results: Iterator[_Done], keep: Callable[[_Done], None], cpu: bool = False
+    results: Iterator[Done], keep: Callable[[Done], None], cpu: bool = False
 ) -> float | None:
     """Rows per second while storing ``results``, from the first result on (a pool's start-up
     is paid once, not per row); None when there were too few results to tell. With ``cpu``,

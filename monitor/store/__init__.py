@@ -24,6 +24,7 @@ from monitor.store.cluster import ClusterStore, DaemonRow, LeaderLock, Lease
 from monitor.store.connection import connect, explain
 from monitor.store.digests import DigestQueries, DigestScope
 from monitor.store.incidents import IncidentStore
+from monitor.store.known_keys import KnownKeys
 from monitor.store.mentions import MentionStore, PollState
 from monitor.store.operations import Heartbeat, OperationsStore
 from monitor.store.outbox import OutboxStore
@@ -39,6 +40,7 @@ __all__ = [
     "DaemonRow",
     "DigestScope",
     "Heartbeat",
+    "KnownKeys",
     "LeaderLock",
     "Lease",
     "Migration",

@@ -16,6 +16,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from monitor.store.aggregates import BULK_LOAD_TRIGGERS, TRIGGERS, recount
 from monitor.store.base import Connection, DbConnection, immediate
@@ -73,12 +74,21 @@ def finish_bulk_load(conn: sqlite3.Connection) -> list[str]:
 class BulkLoads(Connection):
     """Mixed into Store."""
 
+    path: Path | None  # the SQLite file
+
     def mention_rows_estimate(self) -> int:
         """About how many mentions are stored, without counting them (the highest rowid:
         never fewer than are stored). PostgreSQL: 0, it defers nothing."""
         if self.dialect != "sqlite":
             return 0
         return int(self.query("SELECT coalesce(max(rowid), 0) AS n FROM mentions")[0]["n"])
+
+    def keys_file(self) -> Path | None:
+        """The SQLite file other processes can look stored mention keys up in (`KnownKeys`):
+        None when it holds no mentions, or for PostgreSQL."""
+        if self.dialect != "sqlite" or not self.mention_rows_estimate():
+            return None
+        return self.path
 
     @contextmanager
     def bulk_load(self) -> Iterator[None]:
