@@ -191,20 +191,23 @@ class Worker:
     def work(self, job: Job) -> Done:
         rows = RowsBySource(datetime.now(UTC))
         errors: list[tuple[int, str]] = []
-        checked: list[Fields] = []
+        checked: list[tuple[int, Fields]] = []
         for number, payload in job.rows:
             try:
                 fields = self.check(self.record(payload, job.header))
+                if self.known is None:
+                    self.add(fields, rows)
+                else:
+                    checked.append((number, fields))
             except ValueError as exc:
                 errors.append((number, str(exc)))
-                continue
-            if self.known is None:
-                self.add(fields, rows)
-            else:
-                checked.append(fields)
         fresh = self._not_stored(checked)
-        for fields in fresh:
-            self.add(fields, rows)
+        for number, fields in fresh:
+            try:
+                self.add(fields, rows)
+            except ValueError as exc:
+                errors.append((number, str(exc)))
+        errors.sort()
         if job.error is not None:
             errors.append(job.error)
         rows_read = len(job.rows) + (job.error is not None)
@@ -214,11 +217,11 @@ class Worker:
         if self.known is not None:
             self.known.close()
 
-    def _not_stored(self, checked: list[Fields]) -> list[Fields]:
+    def _not_stored(self, checked: list[tuple[int, Fields]]) -> list[tuple[int, Fields]]:
         if self.known is None or not checked:
             return checked
         by_source: dict[tuple[str, str], list[str]] = {}
-        for brand, channel, native_id, *_ in checked:
+        for _, (brand, channel, native_id, *_) in checked:
             by_source.setdefault((brand, channel), []).append(native_id)
         stored = {
             (brand, channel, native_id)
@@ -230,7 +233,7 @@ class Worker:
             # too, and looking each key up in a large database costs ~10% of an import.
             self.close()
             self.known = None
-        return [f for f in checked if (f[0], f[1], f[2]) not in stored]
+        return [(n, f) for n, f in checked if (f[0], f[1], f[2]) not in stored]
 
 
 _pool_worker: Worker | None = None

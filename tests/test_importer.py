@@ -104,13 +104,14 @@ def test_a_rerun_skips_the_rows_already_stored_without_scoring_them(
 ) -> None:
     rows = _rows(300)
     first_half = jsonl(tmp_path / "half.jsonl", rows[:150])
-    whole = jsonl(tmp_path / "whole.jsonl", rows)
+    whole = jsonl(tmp_path / "whole.jsonl", [*rows[:120], "{broken", *rows[120:]])
     with Store(config.database) as store:
         import_file(config, store, first_half, brand="Acme")
         report = import_file(config, store, whole, brand="Acme", batch=40, workers=2, pool=True)
         assert len(store.mentions(limit=1000)) == 300
     assert (report.stored, report.duplicates, report.known) == (150, 150, 150)
-    assert "150 already stored (150 skipped unscored)" in report.summary()
+    assert "150 already stored (150 skipped unscored), 1 bad" in report.summary()
+    assert [line for line, _ in report.errors] == [121]
 
 
 def test_a_csv_with_quoted_newlines_reports_the_right_lines(config: Config, tmp_path: Path) -> None:
