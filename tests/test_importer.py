@@ -297,15 +297,20 @@ def test_a_bulk_load_counts_the_same_aggregates_as_a_load_row_by_row(
         {"native_id": f"z{i}", "created_at": T0.timestamp() + 7 * i, "text": "zed is awful",
          "brand": "Zed", "channel": "reddit", "reach": 50 * i}
         for i in range(40)
+    ] + [
+        {"native_id": f"h{i}", "created_at": T0.timestamp() + 11 * i, "text": "acme is awful",
+         "channel": "hackernews"}
+        for i in range(40)
     ]  # fmt: skip
     path = jsonl(tmp_path / "m.jsonl", rows)
     with Store(tmp_path / "bulk.db") as bulk, Store(tmp_path / "rows.db") as by_row:
         import_file(config, bulk, path, brand="Acme", batch=100, bulk_load=True)
         import_file(config, by_row, path, brand="Acme", batch=100, bulk_load=False)
     counted = _aggregates(tmp_path / "bulk.db")
-    assert {(brand, kind) for brand, kind, *_ in counted} == {
-        ("Acme", "brand"), ("Acme", "channel"), ("Acme", "topic"), ("Zed", "brand"),
-        ("Zed", "channel"),
+    assert {(brand, kind, value) for brand, kind, value, *_ in counted} == {
+        ("Acme", "brand", "Acme"), ("Acme", "channel", "import"),
+        ("Acme", "channel", "hackernews"), ("Acme", "topic", "outage"), ("Zed", "brand", "Zed"),
+        ("Zed", "channel", "reddit"),
     }  # fmt: skip
     assert counted == _aggregates(tmp_path / "rows.db")
 
