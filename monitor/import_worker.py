@@ -214,8 +214,10 @@ class Worker:
         return Done(rows_read, rows.groups(), errors, job.end, len(checked) - len(fresh))
 
     def close(self) -> None:
+        """Stop looking keys up (and close the connection that did)."""
         if self.known is not None:
             self.known.close()
+            self.known = None
 
     def _not_stored(self, checked: list[tuple[int, Fields]]) -> list[tuple[int, Fields]]:
         if self.known is None or not checked:
@@ -232,7 +234,6 @@ class Worker:
             # Past what an interrupted run stored, or new data altogether: the rest is new
             # too, and looking each key up in a large database costs ~10% of an import.
             self.close()
-            self.known = None
         return [(n, f) for n, f in checked if (f[0], f[1], f[2]) not in stored]
 
 

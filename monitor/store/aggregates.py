@@ -67,23 +67,26 @@ def _topic_body(sql: str, row: str) -> str:
 # What keeps the table in step, by trigger name. A bulk load goes without the two that count
 # inserts (`BULK_LOAD_TRIGGERS`) and counts what it loaded once after it (`recount`).
 TRIGGERS = {
-    "negative_minutes_add": _trigger(
-        "negative_minutes_add", "INSERT", "mentions", "NEW", _mention_body(_UPSERT, "NEW")
-    ),
-    "negative_minutes_remove": _trigger(
-        "negative_minutes_remove", "DELETE", "mentions", "OLD", _mention_body(_DECREMENT, "OLD")
-    ),
-    # A topic row reads its mention's weight, so a purge deletes topics before mentions.
-    "negative_minutes_topic_add": _trigger(
-        "negative_minutes_topic_add", "INSERT", "mention_topics", "NEW", _topic_body(_UPSERT, "NEW")
-    ),
-    "negative_minutes_topic_remove": _trigger(
-        "negative_minutes_topic_remove",
-        "DELETE",
-        "mention_topics",
-        "OLD",
-        _topic_body(_DECREMENT, "OLD"),
-    ),
+    name: _trigger(name, event, table, row, body)
+    for name, event, table, row, body in (
+        ("negative_minutes_add", "INSERT", "mentions", "NEW", _mention_body(_UPSERT, "NEW")),
+        ("negative_minutes_remove", "DELETE", "mentions", "OLD", _mention_body(_DECREMENT, "OLD")),
+        # A topic row reads its mention's weight, so a purge deletes topics before mentions.
+        (
+            "negative_minutes_topic_add",
+            "INSERT",
+            "mention_topics",
+            "NEW",
+            _topic_body(_UPSERT, "NEW"),
+        ),
+        (
+            "negative_minutes_topic_remove",
+            "DELETE",
+            "mention_topics",
+            "OLD",
+            _topic_body(_DECREMENT, "OLD"),
+        ),
+    )
 }
 BULK_LOAD_TRIGGERS = ("negative_minutes_add", "negative_minutes_topic_add")
 

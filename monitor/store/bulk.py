@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -35,13 +35,12 @@ DEFERRABLE_INDEXES: dict[str, str] = {
 
 
 def missing_indexes(conn: sqlite3.Connection) -> list[str]:
-    return [name for name in DEFERRABLE_INDEXES if name not in _present(conn, "index")]
+    return _missing(conn, DEFERRABLE_INDEXES)
 
 
-def _present(conn: sqlite3.Connection, kind: str) -> set[str]:
-    return {
-        name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = ?", (kind,))
-    }
+def _missing(conn: sqlite3.Connection, names: Iterable[str]) -> list[str]:
+    present = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+    return [name for name in names if name not in present]
 
 
 def _finish(conn: DbConnection) -> None:
@@ -63,8 +62,7 @@ def finish_bulk_load(conn: sqlite3.Connection) -> list[str]:
     out, built, and the aggregates counted; the names built.
 
     Reading sqlite_master first keeps an intact file's open free of any write lock."""
-    missing = missing_indexes(conn)
-    missing += [name for name in BULK_LOAD_TRIGGERS if name not in _present(conn, "trigger")]
+    missing = _missing(conn, [*DEFERRABLE_INDEXES, *BULK_LOAD_TRIGGERS])
     if missing:
         with immediate(conn):
             _finish(conn)
